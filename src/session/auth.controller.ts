@@ -1,0 +1,142 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Inject,
+  NotFoundException,
+  NotImplementedException,
+  Param,
+  Post,
+  Req,
+  Res,
+  UnauthorizedException,
+  UseGuards,
+  ValidationPipe,
+} from '@nestjs/common';
+import { CurrentSession } from './decorators/current-session.decorator.js';
+import { Public } from './decorators/public.decorator.js';
+import { LoginDto } from './dto/login.dto.js';
+import { SESSION_CONFIG } from './session.constants.js';
+import { SessionGuard } from './session.guard.js';
+import type { ResolvedSessionOptions } from './session-options.js';
+import { SessionService } from './session.service.js';
+import { SessionTransport, type HttpRequestLike } from './session.transport.js';
+import type { Session, SessionListItem, SessionUser } from './session.types.js';
+import { MAX_USER_AGENT_LENGTH, toPublicUser } from './session-user.js';
+
+/** The body of a successful login. */
+export interface LoginResponse {
+  user: SessionUser;
+  session: Session;
+  /** Present when `transport` is `'bearer'` or `'both'`. */
+  token?: string;
+}
+
+// The controller validates its own body: the app needs no global ValidationPipe.
+const loginPipe = new ValidationPipe({
+  whitelist: true,
+  forbidNonWhitelisted: true,
+  forbidUnknownValues: true,
+  transform: true,
+  expectedType: LoginDto,
+  validationError: { target: false, value: false },
+});
+
+const INVALID_CREDENTIALS = 'Invalid username or password';
+
+/** `/auth` routes: login, logout, the current session, the user's sessions, log out everywhere. */
+@Controller('auth')
+export class AuthController {
+  constructor(
+    private readonly sessions: SessionService,
+    private readonly transport: SessionTransport,
+    @Inject(SESSION_CONFIG) private readonly config: ResolvedSessionOptions,
+  ) {}
+
+  /**
+   * 200 with `{ user, session }` (+ `token` for bearer transport) and the cookie; 400 for a
+   * bad body; 401 for bad credentials (the same answer for an unknown user and a wrong
+   * password). Always a fresh session: any session the request carried is destroyed.
+   */
+  @Public()
+  @Post('login')
+  @HttpCode(HttpStatus.OK)
+  async login(
+    @Body(loginPipe) body: LoginDto,
+    @Req() request: HttpRequestLike,
+    @Res({ passthrough: true }) response: unknown,
+  ): Promise<LoginResponse> {
+    const validate = this.config.validateCredentials;
+    if (!validate) {
+      throw new NotImplementedException('Login is not configured: set validateCredentials in SessionModule options');
+    }
+    const context = requestContext(request);
+    const user = await validate({ username: body.username, password: body.password }, context);
+    if (!user) throw new UnauthorizedException(INVALID_CREDENTIALS);
+    // Session fixation: whatever token came with the login is ended, never reused.
+    await Promise.all(this.transport.extractAll(request).map((token) => this.sessions.destroy(token)));
+    const { token, session } = await this.sessions.create(user, context);
+    if (this.transport.usesCookie) this.transport.setCookie(response, token, session.absoluteExpiresAt);
+    const result: LoginResponse = { user: toPublicUser(session), session };
+    if (this.transport.usesBearer) result.token = token;
+    return result;
+  }
+
+  /** 204, always: ends the session the request carries (if any) and clears the cookie. */
+  @Public()
+  @Post('logout')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  async logout(@Req() request: HttpRequestLike, @Res({ passthrough: true }) response: unknown): Promise<void> {
+    await Promise.all(this.transport.extractAll(request).map((token) => this.sessions.destroy(token)));
+    if (this.transport.usesCookie) this.transport.clearCookie(response);
+  }
+
+  /** 200 with the current session; 401 without one. */
+  @UseGuards(SessionGuard)
+  @Get('session')
+  current(@CurrentSession() session: Session): Session {
+    return session;
+  }
+
+  /** 200 with the user's live sessions, each flagged `current`. */
+  @UseGuards(SessionGuard)
+  @Get('sessions')
+  async list(@CurrentSession() session: Session): Promise<SessionListItem[]> {
+    const sessions = await this.sessions.list(session.userId);
+    return sessions.map((item) => ({ ...item, current: item.id === session.id }));
+  }
+
+  /** 204 after revoking one of the user's own sessions; 404 for any other id. */
+  @UseGuards(SessionGuard)
+  @Delete('sessions/:id')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  async revoke(
+    @CurrentSession() session: Session,
+    @Param('id') id: string,
+    @Res({ passthrough: true }) response: unknown,
+  ): Promise<void> {
+    const revoked = await this.sessions.revoke(session.userId, id);
+    if (!revoked) throw new NotFoundException('No such session');
+    if (id === session.id && this.transport.usesCookie) this.transport.clearCookie(response);
+  }
+
+  /** 204 after revoking every session of the user, the current one included. */
+  @UseGuards(SessionGuard)
+  @Post('logout-all')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  async logoutAll(@CurrentSession() session: Session, @Res({ passthrough: true }) response: unknown): Promise<void> {
+    await this.sessions.revokeAll(session.userId);
+    if (this.transport.usesCookie) this.transport.clearCookie(response);
+  }
+}
+
+function requestContext(request: HttpRequestLike): { ip: string | undefined; userAgent: string | undefined } {
+  const userAgent = request.headers['user-agent'];
+  return {
+    ip: request.ip ?? request.socket?.remoteAddress,
+    userAgent: typeof userAgent === 'string' ? userAgent.slice(0, MAX_USER_AGENT_LENGTH) : undefined,
+  };
+}

@@ -1,0 +1,64 @@
+/** Result of looking for one cookie in a Cookie header. */
+export const AMBIGUOUS = Symbol('ambiguous');
+
+/**
+ * Finds cookie `name` in a Cookie header without regular expressions (no
+ * backtracking on hostile input) and without decoding the other cookies.
+ * Returns the value, `null` when absent, or `AMBIGUOUS` when the name appears more
+ * than once (cookie tossing: a sibling subdomain can plant a second one).
+ * Node joins repeated Cookie headers with '; ', so they are covered too.
+ */
+export function readCookie(header: string | undefined, name: string): string | null | typeof AMBIGUOUS {
+  if (!header) return null;
+  let found: string | null = null;
+  let start = 0;
+  const length = header.length;
+  while (start < length) {
+    let end = header.indexOf(';', start);
+    if (end === -1) end = length;
+    const eq = header.indexOf('=', start);
+    if (eq !== -1 && eq < end) {
+      let keyStart = start;
+      let keyEnd = eq;
+      while (keyStart < keyEnd && isSpace(header.charCodeAt(keyStart))) keyStart++;
+      while (keyEnd > keyStart && isSpace(header.charCodeAt(keyEnd - 1))) keyEnd--;
+      if (keyEnd - keyStart === name.length && header.startsWith(name, keyStart)) {
+        if (found !== null) return AMBIGUOUS;
+        let valueStart = eq + 1;
+        let valueEnd = end;
+        while (valueStart < valueEnd && isSpace(header.charCodeAt(valueStart))) valueStart++;
+        while (valueEnd > valueStart && isSpace(header.charCodeAt(valueEnd - 1))) valueEnd--;
+        // RFC 6265 allows the value in double quotes.
+        if (valueEnd - valueStart >= 2 && header.charCodeAt(valueStart) === 34 && header.charCodeAt(valueEnd - 1) === 34) {
+          valueStart++;
+          valueEnd--;
+        }
+        found = header.slice(valueStart, valueEnd);
+      }
+    }
+    start = end + 1;
+  }
+  return found;
+}
+
+function isSpace(code: number): boolean {
+  return code === 32 || code === 9;
+}
+
+/** Attributes of a Set-Cookie header, built once at boot. */
+export interface CookieAttributes {
+  path: string;
+  domain: string | undefined;
+  secure: boolean;
+  sameSite: 'lax' | 'strict' | 'none';
+}
+
+/** `; Path=/; HttpOnly; Secure; SameSite=Lax` — the tail shared by every Set-Cookie we send. */
+export function cookieAttributeSuffix(attributes: CookieAttributes): string {
+  let suffix = `; Path=${attributes.path}`;
+  if (attributes.domain) suffix += `; Domain=${attributes.domain}`;
+  suffix += '; HttpOnly';
+  if (attributes.secure) suffix += '; Secure';
+  suffix += `; SameSite=${attributes.sameSite[0].toUpperCase()}${attributes.sameSite.slice(1)}`;
+  return suffix;
+}

@@ -1,0 +1,309 @@
+import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
+import type { SessionUser } from './session.types.js';
+
+/**
+ * Where the sessions live.
+ * - `{ url }`: a URL (`redis://[[user]:password@]host:port[/db]`, `rediss://` for TLS),
+ *   with optional extra ioredis `options`;
+ * - `{ client }`: an ioredis `Redis` or `Cluster` the app owns: the module never closes it;
+ * - `{ cluster: { nodes, options } }`: a Redis Cluster the module connects to;
+ * - any other object: ioredis `RedisOptions` (standalone, or Sentinel with `sentinels` + `name`).
+ *
+ * For connections it creates, the module defaults to `commandTimeout: 1000` ms,
+ * `maxRetriesPerRequest: 1`, `enableAutoPipelining: true` and a reconnect every
+ * 50–500 ms, so an unreachable Redis gives a 503 within about a second; your
+ * options override these.
+ */
+export type SessionRedisOptions =
+  | { url: string; options?: RedisOptions }
+  | { client: Redis | Cluster }
+  | { cluster: { nodes: ClusterNode[]; options?: ClusterOptions } }
+  | RedisOptions;
+
+/** Attributes of the session cookie. */
+export interface SessionCookieOptions {
+  /** Cookie name. Default `'sid'`. */
+  name?: string;
+  /** `Secure` attribute: the browser sends the cookie over HTTPS only (and to http://localhost). Default `true`. */
+  secure?: boolean;
+  /** `SameSite` attribute. `'none'` requires `secure: true`. Default `'lax'`. */
+  sameSite?: 'lax' | 'strict' | 'none';
+  /** `Path` attribute. Default `'/'`. */
+  path?: string;
+  /** `Domain` attribute. Default unset (host-only cookie, the safer choice). */
+  domain?: string;
+  /**
+   * `false` (default): a browser-session cookie with no `Max-Age` (OWASP's advice for
+   * session ids). `true`: `Max-Age` runs to the session's absolute deadline, so the
+   * login survives a browser restart.
+   */
+  persistent?: boolean;
+}
+
+/** Credentials as posted to `POST /auth/login`. */
+export interface SessionCredentials {
+  username: string;
+  password: string;
+}
+
+/** Where a login attempt came from. */
+export interface LoginContext {
+  ip: string | undefined;
+  userAgent: string | undefined;
+}
+
+/**
+ * The app's login hook: return the user for good credentials, `null` otherwise.
+ * The module never sees a password hash; never put one in the returned user.
+ */
+export type ValidateCredentials = (
+  credentials: SessionCredentials,
+  context: LoginContext,
+) => Promise<SessionUser | null> | SessionUser | null;
+
+/** Options of `SessionModule.forRoot()` / the factory of `forRootAsync()`. */
+export interface SessionModuleOptions {
+  /** Where sessions live. Required. */
+  redis: SessionRedisOptions;
+  /** Prefix of every key the module writes. Default `'session:'`. */
+  keyPrefix?: string;
+  /** Idle timeout in seconds; every validated request slides it. Default `1800` (30 min). */
+  ttl?: number;
+  /** Lifetime in seconds from login; sliding never goes past it. Must be ≥ `ttl`. Default `43200` (12 h). */
+  absoluteTtl?: number;
+  /** Session cookie attributes (used when `transport` is `'cookie'` or `'both'`). */
+  cookie?: SessionCookieOptions;
+  /**
+   * How the token travels: `'cookie'` (default), `'bearer'` (`Authorization: Bearer <token>`,
+   * the token is returned in the login response body), or `'both'` (bearer wins when present).
+   */
+  transport?: 'cookie' | 'bearer' | 'both';
+  /** Checks a login; required for `POST /auth/login` (it answers 501 without it). */
+  validateCredentials?: ValidateCredentials;
+  /** On a login past this many live sessions, the user's oldest sessions are revoked. Default unlimited. */
+  maxSessionsPerUser?: number;
+}
+
+/** Options that shape the module itself; `forRootAsync` takes them next to `useFactory`. */
+export interface SessionModuleExtras {
+  /** Register `AuthController` (`/auth/*`). Default `true`. */
+  controller?: boolean;
+  /** Register `SessionGuard` for every route; `@Public()` opts a route out. Default `false`. */
+  globalGuard?: boolean;
+  /** Make the module's providers global. Default `false`. */
+  isGlobal?: boolean;
+}
+
+/** Everything `SessionModule.forRoot()` accepts. */
+export type SessionModuleAllOptions = SessionModuleOptions & SessionModuleExtras;
+
+export type SessionTransportKind = 'cookie' | 'bearer' | 'both';
+
+/** Options after defaults, in the units the code uses. Built once at boot. */
+export interface ResolvedSessionOptions {
+  /** What is wrong with the options; non-empty fails `app.init()`. */
+  readonly problems: readonly string[];
+  readonly redis: SessionRedisOptions | undefined;
+  readonly keyPrefix: string;
+  readonly ttlMs: number;
+  readonly absoluteTtlMs: number;
+  readonly cookie: Required<Omit<SessionCookieOptions, 'domain'>> & { domain: string | undefined };
+  readonly transport: SessionTransportKind;
+  readonly validateCredentials: ValidateCredentials | undefined;
+  /** 0 = unlimited. */
+  readonly maxSessionsPerUser: number;
+}
+
+export const SESSION_DEFAULTS = {
+  keyPrefix: 'session:',
+  ttl: 1800,
+  absoluteTtl: 43200,
+  cookie: { name: 'sid', secure: true, sameSite: 'lax', path: '/', persistent: false },
+  transport: 'cookie',
+} as const;
+
+const KNOWN_OPTIONS = new Set([
+  'redis', 'keyPrefix', 'ttl', 'absoluteTtl', 'cookie', 'transport', 'validateCredentials',
+  'maxSessionsPerUser', 'controller', 'globalGuard', 'isGlobal',
+]);
+const KNOWN_COOKIE_OPTIONS = new Set(['name', 'secure', 'sameSite', 'path', 'domain', 'persistent']);
+// RFC 6265 cookie-name: an RFC 7230 token.
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,128}$/;
+const COOKIE_PATH = /^\/[\x21-\x3a\x3c-\x7e]*$/;
+const COOKIE_DOMAIN = /^\.?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+// Redis keys may hold anything, but a prefix with spaces or control characters is
+// almost always a mistake and makes redis-cli inspection miserable.
+const KEY_PREFIX = /^[\x21-\x7e]{1,100}$/;
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const show = (value: unknown): string => {
+  if (typeof value === 'function') return 'a function';
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+};
+
+function validateRedis(redis: unknown, problems: string[]): void {
+  if (redis === undefined || redis === null) {
+    problems.push(
+      "`redis` is required: pass { url: 'redis://localhost:6379' }, { client } with an ioredis " +
+        'Redis or Cluster you own, { cluster: { nodes } }, or ioredis options.',
+    );
+    return;
+  }
+  if (!isObject(redis)) {
+    problems.push(`\`redis\` must be an object (got ${show(redis)}).`);
+    return;
+  }
+  if ('client' in redis) {
+    const client = redis.client as Record<string, unknown> | null;
+    if (!client || typeof client.defineCommand !== 'function' || typeof client.getex !== 'function') {
+      problems.push('`redis.client` must be an ioredis Redis or Cluster instance (ioredis ≥ 5).');
+    }
+    return;
+  }
+  if ('url' in redis) {
+    if (typeof redis.url !== 'string' || !/^rediss?:\/\/./.test(redis.url)) {
+      problems.push(`\`redis.url\` must start with redis:// or rediss:// (got ${show(redis.url)}).`);
+    }
+    return;
+  }
+  if ('cluster' in redis) {
+    const cluster = redis.cluster as Record<string, unknown> | null;
+    if (!isObject(cluster) || !Array.isArray(cluster.nodes) || cluster.nodes.length === 0) {
+      problems.push('`redis.cluster.nodes` must list at least one node, e.g. [{ host: "127.0.0.1", port: 7000 }].');
+    }
+  }
+}
+
+function validateSeconds(name: string, value: unknown, problems: string[]): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    problems.push(`\`${name}\` must be a whole number of seconds greater than 0 (got ${show(value)}).`);
+  } else if (value > 31_536_000 * 10) {
+    problems.push(`\`${name}\` must be at most ten years in seconds (got ${value}); is it in milliseconds?`);
+  }
+}
+
+/** Every problem with the options, each as a sentence that says what to fix. Empty when valid. */
+export function validateSessionOptions(raw: unknown): string[] {
+  const problems: string[] = [];
+  if (!isObject(raw)) {
+    return [`options must be an object (got ${show(raw)}).`];
+  }
+  for (const key of Object.keys(raw)) {
+    if (!KNOWN_OPTIONS.has(key)) problems.push(`unknown option \`${key}\`.`);
+  }
+  validateRedis(raw.redis, problems);
+
+  if (raw.keyPrefix !== undefined && (typeof raw.keyPrefix !== 'string' || !KEY_PREFIX.test(raw.keyPrefix))) {
+    problems.push(
+      `\`keyPrefix\` must be 1–100 printable characters without spaces, e.g. 'session:' (got ${show(raw.keyPrefix)}).`,
+    );
+  }
+  validateSeconds('ttl', raw.ttl, problems);
+  validateSeconds('absoluteTtl', raw.absoluteTtl, problems);
+  const ttl = typeof raw.ttl === 'number' ? raw.ttl : SESSION_DEFAULTS.ttl;
+  const absoluteTtl = typeof raw.absoluteTtl === 'number' ? raw.absoluteTtl : SESSION_DEFAULTS.absoluteTtl;
+  if (ttl > 0 && absoluteTtl > 0 && absoluteTtl < ttl) {
+    problems.push(
+      `\`absoluteTtl\` (${absoluteTtl} s) must be at least \`ttl\` (${ttl} s): ` +
+        'the idle timeout cannot outlast the session. Raise absoluteTtl or lower ttl.',
+    );
+  }
+
+  if (raw.transport !== undefined && !['cookie', 'bearer', 'both'].includes(raw.transport as string)) {
+    problems.push(`\`transport\` must be 'cookie', 'bearer' or 'both' (got ${show(raw.transport)}).`);
+  }
+  if (raw.validateCredentials !== undefined && typeof raw.validateCredentials !== 'function') {
+    problems.push('`validateCredentials` must be a function (credentials, context) => Promise<SessionUser | null>.');
+  }
+  if (
+    raw.maxSessionsPerUser !== undefined &&
+    (typeof raw.maxSessionsPerUser !== 'number' || !Number.isInteger(raw.maxSessionsPerUser) || raw.maxSessionsPerUser < 1)
+  ) {
+    problems.push(`\`maxSessionsPerUser\` must be a whole number ≥ 1, or left out for no limit (got ${show(raw.maxSessionsPerUser)}).`);
+  }
+  for (const flag of ['controller', 'globalGuard', 'isGlobal'] as const) {
+    if (raw[flag] !== undefined && typeof raw[flag] !== 'boolean') {
+      problems.push(`\`${flag}\` must be true or false (got ${show(raw[flag])}).`);
+    }
+  }
+
+  const cookie = raw.cookie;
+  if (cookie !== undefined) {
+    if (!isObject(cookie)) {
+      problems.push(`\`cookie\` must be an object (got ${show(cookie)}).`);
+    } else {
+      for (const key of Object.keys(cookie)) {
+        if (!KNOWN_COOKIE_OPTIONS.has(key)) problems.push(`unknown option \`cookie.${key}\`.`);
+      }
+      if (cookie.name !== undefined && (typeof cookie.name !== 'string' || !COOKIE_NAME.test(cookie.name))) {
+        problems.push(`\`cookie.name\` must be a cookie token such as 'sid' (got ${show(cookie.name)}).`);
+      }
+      if (cookie.secure !== undefined && typeof cookie.secure !== 'boolean') {
+        problems.push(`\`cookie.secure\` must be true or false (got ${show(cookie.secure)}).`);
+      }
+      if (cookie.persistent !== undefined && typeof cookie.persistent !== 'boolean') {
+        problems.push(`\`cookie.persistent\` must be true or false (got ${show(cookie.persistent)}).`);
+      }
+      if (cookie.sameSite !== undefined && !['lax', 'strict', 'none'].includes(cookie.sameSite as string)) {
+        problems.push(`\`cookie.sameSite\` must be 'lax', 'strict' or 'none' (got ${show(cookie.sameSite)}).`);
+      }
+      if (cookie.sameSite === 'none' && cookie.secure === false) {
+        problems.push(
+          "`cookie.sameSite: 'none'` requires `cookie.secure: true`: browsers reject SameSite=None cookies without Secure.",
+        );
+      }
+      if (cookie.path !== undefined && (typeof cookie.path !== 'string' || !COOKIE_PATH.test(cookie.path))) {
+        problems.push(`\`cookie.path\` must start with '/' and hold no ';' or spaces (got ${show(cookie.path)}).`);
+      }
+      if (cookie.domain !== undefined && (typeof cookie.domain !== 'string' || !COOKIE_DOMAIN.test(cookie.domain))) {
+        problems.push(`\`cookie.domain\` must be a host name such as 'example.com' (got ${show(cookie.domain)}).`);
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * Applies defaults and converts units. Never throws: a bad option is reported in
+ * `problems`, which the module turns into a boot error in `app.init()`.
+ */
+export function resolveSessionOptions(raw: unknown): ResolvedSessionOptions {
+  const problems = validateSessionOptions(raw);
+  const options = (isObject(raw) ? raw : {}) as Partial<SessionModuleOptions>;
+  const cookie: SessionCookieOptions = isObject(options.cookie) ? options.cookie : {};
+  const positive = (value: unknown, fallback: number) =>
+    typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : fallback;
+  return {
+    problems,
+    redis: options.redis,
+    keyPrefix: typeof options.keyPrefix === 'string' ? options.keyPrefix : SESSION_DEFAULTS.keyPrefix,
+    ttlMs: positive(options.ttl, SESSION_DEFAULTS.ttl) * 1000,
+    absoluteTtlMs: positive(options.absoluteTtl, SESSION_DEFAULTS.absoluteTtl) * 1000,
+    cookie: {
+      name: cookie.name ?? SESSION_DEFAULTS.cookie.name,
+      secure: cookie.secure ?? SESSION_DEFAULTS.cookie.secure,
+      sameSite: cookie.sameSite ?? SESSION_DEFAULTS.cookie.sameSite,
+      path: cookie.path ?? SESSION_DEFAULTS.cookie.path,
+      domain: cookie.domain,
+      persistent: cookie.persistent ?? SESSION_DEFAULTS.cookie.persistent,
+    },
+    transport: options.transport ?? SESSION_DEFAULTS.transport,
+    validateCredentials: typeof options.validateCredentials === 'function' ? options.validateCredentials : undefined,
+    maxSessionsPerUser: positive(options.maxSessionsPerUser, 0),
+  };
+}
+
+/** Thrown by `app.init()` when the options cannot work. */
+export class SessionOptionsError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`SessionModule: invalid options:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'SessionOptionsError';
+  }
+}

@@ -1,0 +1,14 @@
+/** Injection token of the resolved, validated options (`ResolvedSessionOptions`). */
+export const SESSION_CONFIG = Symbol('nestjs-redis-session:config');
+
+/** Metadata key set by `@Public()`. */
+export const IS_PUBLIC_KEY = 'nestjs-redis-session:public';
+
+/** Metadata key set by `@Roles()`. */
+export const ROLES_KEY = 'nestjs-redis-session:roles';
+
+/**
+ * Where the guard leaves the validated session on the request. A symbol, so it
+ * never collides with express-session's or passport's `req.session` / `req.user`.
+ */
+export const SESSION_REQUEST_KEY = Symbol.for('nestjs-redis-session:session');

@@ -1,0 +1,11 @@
+import { ServiceUnavailableException } from '@nestjs/common';
+
+/**
+ * Redis could not answer (down, failing over, too slow, out of memory). Maps to a
+ * 503, never a 401: a blip in Redis must not log users out.
+ */
+export class SessionStoreUnavailableException extends ServiceUnavailableException {
+  constructor(cause?: unknown) {
+    super('Session store unavailable, try again shortly', { cause });
+  }
+}

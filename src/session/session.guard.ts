@@ -1,0 +1,86 @@
+import {
+  ForbiddenException,
+  Injectable,
+  UnauthorizedException,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { IS_PUBLIC_KEY, ROLES_KEY, SESSION_REQUEST_KEY } from './session.constants.js';
+import { SessionService } from './session.service.js';
+import { SessionTransport, type HttpRequestLike } from './session.transport.js';
+import type { Session } from './session.types.js';
+
+interface RouteRules {
+  isPublic: boolean;
+  roles: readonly string[] | undefined;
+}
+
+type GuardedRequest = HttpRequestLike & { [SESSION_REQUEST_KEY]?: Session };
+
+/**
+ * Validates the session token and slides its idle TTL in one Redis command.
+ * 401 without a valid session, 403 when `@Roles()` excludes its role, 503 when
+ * Redis cannot answer (never a 401 that would log users out during a blip).
+ *
+ * Subclass it to change behaviour (the methods below are the hooks), e.g. to turn
+ * 401s into redirects.
+ */
+@Injectable()
+export class SessionGuard implements CanActivate {
+  /** Route metadata does not change after boot: read it once per handler. */
+  private readonly rules = new WeakMap<object, WeakMap<object, RouteRules>>();
+
+  constructor(
+    protected readonly sessions: SessionService,
+    protected readonly transport: SessionTransport,
+    protected readonly reflector: Reflector,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const rules = this.routeRules(context);
+    if (rules.isPublic) return true;
+    // HTTP only; a guard that cannot check a WebSocket or RPC call refuses it.
+    if (context.getType() !== 'http') return false;
+    const request = context.switchToHttp().getRequest<GuardedRequest>();
+    // Already validated for this request (global guard plus @UseGuards): no second round-trip.
+    let session = request[SESSION_REQUEST_KEY];
+    if (!session) {
+      const lookup = this.transport.extract(request);
+      if (lookup.token === null) {
+        throw new UnauthorizedException(lookup.ambiguous ? 'Ambiguous session cookies' : 'Authentication required');
+      }
+      const found = await this.sessions.touch(lookup.token);
+      if (!found) throw new UnauthorizedException('Invalid or expired session');
+      session = found;
+      request[SESSION_REQUEST_KEY] = session;
+    }
+    if (rules.roles && !this.hasRole(session, rules.roles)) {
+      throw new ForbiddenException('Insufficient role');
+    }
+    return true;
+  }
+
+  /** Whether the session may use a route restricted to `roles`. */
+  protected hasRole(session: Session, roles: readonly string[]): boolean {
+    return session.role !== null && roles.includes(session.role);
+  }
+
+  private routeRules(context: ExecutionContext): RouteRules {
+    const controller = context.getClass();
+    const handler = context.getHandler();
+    let byHandler = this.rules.get(controller);
+    if (!byHandler) this.rules.set(controller, (byHandler = new WeakMap()));
+    let rules = byHandler.get(handler);
+    if (!rules) {
+      const targets = [handler, controller];
+      const roles = this.reflector.getAllAndOverride<string[] | undefined>(ROLES_KEY, targets);
+      rules = {
+        isPublic: this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, targets) === true,
+        roles: roles && roles.length > 0 ? roles : undefined,
+      };
+      byHandler.set(handler, rules);
+    }
+    return rules;
+  }
+}

@@ -1,0 +1,30 @@
+import { ConfigurableModuleBuilder, type Provider } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { AuthController } from './auth.controller.js';
+import { SessionGuard } from './session.guard.js';
+import type { SessionModuleExtras, SessionModuleOptions } from './session-options.js';
+
+/**
+ * `forRoot(options)` / `forRootAsync({ imports, inject, useFactory, ... })`.
+ * `controller`, `globalGuard` and `isGlobal` shape the module itself, so they sit
+ * next to `useFactory` in `forRootAsync` rather than in what the factory returns.
+ */
+export const {
+  ConfigurableModuleClass: SessionConfigurableModule,
+  MODULE_OPTIONS_TOKEN: SESSION_MODULE_OPTIONS,
+  OPTIONS_TYPE: SESSION_OPTIONS_TYPE,
+  ASYNC_OPTIONS_TYPE: SESSION_ASYNC_OPTIONS_TYPE,
+} = new ConfigurableModuleBuilder<SessionModuleOptions>({ moduleName: 'Session' })
+  .setClassMethodName('forRoot')
+  .setExtras<SessionModuleExtras>({ controller: true, globalGuard: false, isGlobal: false }, (definition, extras) => {
+    const providers: Provider[] = [...(definition.providers ?? [])];
+    // useExisting: the global guard is the same instance the module exports.
+    if (extras.globalGuard) providers.push({ provide: APP_GUARD, useExisting: SessionGuard });
+    return {
+      ...definition,
+      global: extras.isGlobal,
+      controllers: extras.controller === false ? [] : [AuthController],
+      providers,
+    };
+  })
+  .build();

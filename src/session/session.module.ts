@@ -1,0 +1,32 @@
+import { Module } from '@nestjs/common';
+import { SESSION_CONFIG } from './session.constants.js';
+import { SessionConfigurableModule, SESSION_MODULE_OPTIONS } from './session.module-definition.js';
+import { resolveSessionOptions } from './session-options.js';
+import { SessionGuard } from './session.guard.js';
+import { SessionRedis } from './session.redis.js';
+import { SessionService } from './session.service.js';
+import { SessionStore } from './session.store.js';
+import { SessionTransport } from './session.transport.js';
+
+/**
+ * Server-side sessions in Redis.
+ *
+ * ```ts
+ * SessionModule.forRoot({ redis: { url: 'redis://localhost:6379' }, validateCredentials })
+ * ```
+ * Provides `SessionService` and `SessionGuard`; registers `AuthController` under
+ * `/auth` unless `controller: false`. Options are checked when the app initialises.
+ */
+@Module({
+  providers: [
+    { provide: SESSION_CONFIG, inject: [SESSION_MODULE_OPTIONS], useFactory: resolveSessionOptions },
+    SessionRedis,
+    SessionStore,
+    SessionService,
+    SessionTransport,
+    SessionGuard,
+  ],
+  // The guard is instantiated in every module that uses it, so its dependencies are exported too.
+  exports: [SessionService, SessionGuard, SessionTransport, SESSION_CONFIG],
+})
+export class SessionModule extends SessionConfigurableModule {}

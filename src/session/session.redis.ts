@@ -1,0 +1,113 @@
+import { readFileSync } from 'node:fs';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { SESSION_CONFIG } from './session.constants.js';
+import { SessionOptionsError, type ResolvedSessionOptions } from './session-options.js';
+
+/** The Lua scripts the store registers with `defineCommand` (sent as EVALSHA). */
+export interface SessionScripts {
+  nrsIndexAdd(
+    indexKey: string,
+    now: number,
+    id: string,
+    absoluteExpiresAt: number,
+    removeId: string,
+    maxSessions: number,
+  ): Promise<string[]>;
+  nrsIndexClear(indexKey: string, keepId: string): Promise<string[]>;
+}
+
+export type SessionRedisClient = (Redis | Cluster) & SessionScripts;
+
+const script = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
+
+/** Defaults for connections the module creates: fail fast (503) instead of queueing forever. */
+const CLIENT_DEFAULTS: RedisOptions = {
+  lazyConnect: true,
+  enableAutoPipelining: true,
+  commandTimeout: 1000,
+  connectTimeout: 2000,
+  maxRetriesPerRequest: 1,
+  retryStrategy: (attempt: number) => Math.min(attempt * 50, 500),
+};
+
+/**
+ * The module's Redis connection: validates the options (so bad ones fail `app.init()`
+ * with a clear message), creates or adopts the client, registers the scripts, and on
+ * shutdown closes the client only if the module created it.
+ */
+@Injectable()
+export class SessionRedis implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('SessionModule');
+  private lastErrorLog = 0;
+  private owned = false;
+  /** Set in `onModuleInit`; every store method goes through it. */
+  client!: SessionRedisClient;
+
+  constructor(@Inject(SESSION_CONFIG) private readonly config: ResolvedSessionOptions) {}
+
+  onModuleInit(): void {
+    if (this.config.problems.length > 0) throw new SessionOptionsError(this.config.problems);
+    const client = this.createOrAdopt();
+    client.defineCommand('nrsIndexAdd', { numberOfKeys: 1, lua: script('index-add-1') });
+    client.defineCommand('nrsIndexClear', { numberOfKeys: 1, lua: script('index-clear-1') });
+    this.client = client as SessionRedisClient;
+    if (this.owned) {
+      // Connect now, in the background: a Redis that is down at boot gives 503s
+      // until it is back, rather than an app that will not start.
+      client.connect().catch(() => undefined);
+    } else if (!(client.options as RedisOptions).commandTimeout && !(client instanceof Cluster)) {
+      this.logger.warn(
+        'The Redis client passed in has no commandTimeout: if Redis stalls, requests wait for it. ' +
+          'Set commandTimeout (e.g. 1000 ms) on the client to get a 503 instead.',
+      );
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (!this.owned || !this.client) return;
+    const client = this.client;
+    const closed = client.quit().then(
+      () => undefined,
+      () => undefined,
+    );
+    const timeout = new Promise<void>((resolve) => setTimeout(resolve, 2000).unref());
+    await Promise.race([closed, timeout]);
+    client.disconnect();
+  }
+
+  private createOrAdopt(): Redis | Cluster {
+    const redis = this.config.redis as Record<string, unknown>;
+    if ('client' in redis) return redis.client as Redis | Cluster;
+    this.owned = true;
+    let client: Redis | Cluster;
+    if ('url' in redis) {
+      client = new Redis(redis.url as string, { ...CLIENT_DEFAULTS, ...(redis.options as RedisOptions | undefined) });
+    } else if ('cluster' in redis) {
+      const cluster = redis.cluster as { nodes: ConstructorParameters<typeof Cluster>[0]; options?: object };
+      const options = (cluster.options ?? {}) as ConstructorParameters<typeof Cluster>[1] & object;
+      client = new Cluster(cluster.nodes, {
+        lazyConnect: true,
+        enableAutoPipelining: true,
+        ...options,
+        redisOptions: { ...CLIENT_DEFAULTS, lazyConnect: false, ...(options.redisOptions ?? {}) },
+      });
+    } else {
+      client = new Redis({ ...CLIENT_DEFAULTS, ...(redis as RedisOptions) });
+    }
+    // Without a listener ioredis reports "Unhandled error event"; log at most every 5 s.
+    client.on('error', (err: Error) => {
+      const now = Date.now();
+      if (now - this.lastErrorLog < 5000) return;
+      this.lastErrorLog = now;
+      this.logger.warn(`Redis: ${err.message}`);
+    });
+    return client;
+  }
+}

@@ -1,0 +1,169 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { decodeSession, encodeSession, type StoredSession } from './session.codec.js';
+import { SESSION_CONFIG } from './session.constants.js';
+import type { ResolvedSessionOptions } from './session-options.js';
+import { SessionStore, type StoredEntry } from './session.store.js';
+import { generateToken, isSessionId, sessionIdOf, tokenDeadline } from './session-token.js';
+import { toStoredSession } from './session-user.js';
+import type {
+  IssuedSession,
+  RevokeAllOptions,
+  Session,
+  SessionContext,
+  SessionUser,
+} from './session.types.js';
+
+/** A TTL that ends within this of the absolute deadline counts as capped by it. */
+const CAP_TOLERANCE_MS = 100;
+
+/**
+ * The session API. Tokens go in and out; Redis only ever sees their hashes.
+ * Every method throws `SessionStoreUnavailableException` (503) when Redis cannot answer.
+ */
+@Injectable()
+export class SessionService {
+  private readonly ttlMs: number;
+  private readonly absoluteTtlMs: number;
+
+  constructor(
+    private readonly store: SessionStore,
+    @Inject(SESSION_CONFIG) config: ResolvedSessionOptions,
+  ) {
+    this.ttlMs = config.ttlMs;
+    this.absoluteTtlMs = config.absoluteTtlMs;
+  }
+
+  /** A new session for `user` with a fresh token. The user is validated and password keys are dropped. */
+  async create(user: SessionUser, context?: SessionContext): Promise<IssuedSession> {
+    const now = Date.now();
+    const absoluteExpiresAt = now + this.absoluteTtlMs;
+    const stored = toStoredSession(user, context, now, absoluteExpiresAt);
+    const token = generateToken(absoluteExpiresAt);
+    const id = sessionIdOf(token);
+    const pxMs = Math.min(this.ttlMs, this.absoluteTtlMs);
+    await this.store.insert(id, encodeSession(stored), pxMs, stored.userId, absoluteExpiresAt, now);
+    return { token, session: toSession(id, stored, now, now + pxMs) };
+  }
+
+  /** The session a token names, without sliding it; null if the token is bad, expired or revoked. */
+  async get(token: string): Promise<Session | null> {
+    const deadline = tokenDeadline(token);
+    if (deadline <= Date.now()) return null;
+    const id = sessionIdOf(token);
+    const entry = await this.store.read(id);
+    const stored = entry && decodeSession(entry.value);
+    if (!entry || !stored || stored.absoluteExpiresAt !== deadline) return null;
+    return this.fromEntry(id, stored, entry, Date.now());
+  }
+
+  /**
+   * Validates a token and slides its idle TTL in one Redis command (what the guard
+   * runs). The new TTL is `min(ttl, absoluteExpiresAt - now)`, known from the token
+   * before Redis is asked; a token with a past deadline never reaches Redis.
+   */
+  async touch(token: string): Promise<Session | null> {
+    const deadline = tokenDeadline(token);
+    const now = Date.now();
+    const remaining = deadline - now;
+    if (remaining <= 0) return null;
+    const pxMs = remaining < this.ttlMs ? remaining : this.ttlMs;
+    const id = sessionIdOf(token);
+    const value = await this.store.touch(id, pxMs);
+    if (value === null) return null;
+    const stored = decodeSession(value);
+    if (!stored || stored.absoluteExpiresAt !== deadline) return null;
+    return toSession(id, stored, now, now + pxMs);
+  }
+
+  /** Ends the session a token names. True if there was one. */
+  async destroy(token: string): Promise<boolean> {
+    if (tokenDeadline(token) < 0) return false;
+    const id = sessionIdOf(token);
+    const value = await this.store.take(id);
+    if (value === null) return false;
+    const stored = decodeSession(value);
+    if (stored) await this.store.unindex(stored.userId, id);
+    return true;
+  }
+
+  /** The user's live sessions, newest first. Ids of sessions that expired are pruned from the index. */
+  async list(userId: string | number): Promise<Session[]> {
+    const now = Date.now();
+    const ids = await this.store.indexedIds(userId, now);
+    if (ids.length === 0) return [];
+    const entries = await this.store.readIndexed(userId, ids);
+    const sessions: Session[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      const entry = entries[i];
+      const stored = entry && decodeSession(entry.value);
+      // An id listed under another user's index is never shown (a corrupted index).
+      if (entry && stored && String(stored.userId) === String(userId)) {
+        sessions.push(this.fromEntry(ids[i], stored, entry, now));
+      }
+    }
+    return sessions.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+  }
+
+  /** Revokes one of the user's sessions by public id. False if it is not one of the user's live sessions. */
+  async revoke(userId: string | number, sessionId: string): Promise<boolean> {
+    if (!isSessionId(sessionId)) return false;
+    return this.store.revoke(userId, sessionId);
+  }
+
+  /** Revokes every session of the user ("log out everywhere"), but `options.except`. Returns how many. */
+  async revokeAll(userId: string | number, options?: RevokeAllOptions): Promise<number> {
+    const except = options?.except !== undefined && isSessionId(options.except) ? options.except : '';
+    return this.store.revokeAll(userId, except);
+  }
+
+  /**
+   * Moves the session to a new token (e.g. after a privilege change). The old token
+   * stops working at once: it is deleted before the new one exists, so a concurrent
+   * logout or revocation can never be undone by a rotate. The public id changes.
+   */
+  async rotate(token: string): Promise<IssuedSession | null> {
+    const deadline = tokenDeadline(token);
+    const now = Date.now();
+    if (deadline <= now) return null;
+    const oldId = sessionIdOf(token);
+    const value = await this.store.take(oldId);
+    const stored = value === null ? null : decodeSession(value);
+    if (value === null || !stored || stored.absoluteExpiresAt !== deadline) return null;
+    const pxMs = Math.min(this.ttlMs, deadline - now);
+    const nextToken = generateToken(deadline);
+    const id = sessionIdOf(nextToken);
+    await this.store.insert(id, value, pxMs, stored.userId, deadline, now, oldId);
+    return { token: nextToken, session: toSession(id, stored, now, now + pxMs) };
+  }
+
+  /**
+   * Last activity is not stored (a guarded request only resets the TTL), so it is
+   * derived: the TTL was last set to `ttl`, i.e. `expiresAt - ttl`. Once the TTL is
+   * capped by the absolute deadline Redis cannot tell, and the earliest possible
+   * time, `absoluteExpiresAt - ttl`, is reported.
+   */
+  private fromEntry(id: string, stored: StoredSession, entry: StoredEntry, now: number): Session {
+    const expiresAt = now + entry.pttlMs;
+    const capped = expiresAt >= stored.absoluteExpiresAt - CAP_TOLERANCE_MS;
+    const derived = (capped ? stored.absoluteExpiresAt : expiresAt) - this.ttlMs;
+    const lastActivityAt = Math.min(now, Math.max(stored.createdAt, derived));
+    return toSession(id, stored, lastActivityAt, expiresAt);
+  }
+}
+
+function toSession(id: string, stored: StoredSession, lastActivityAt: number, expiresAt: number): Session {
+  const session: Session = {
+    id,
+    userId: stored.userId,
+    username: stored.username,
+    role: stored.role,
+    createdAt: new Date(stored.createdAt),
+    lastActivityAt: new Date(lastActivityAt),
+    expiresAt: new Date(expiresAt),
+    absoluteExpiresAt: new Date(stored.absoluteExpiresAt),
+    ip: stored.ip,
+    userAgent: stored.userAgent,
+  };
+  if (stored.data !== undefined) session.data = stored.data;
+  return session;
+}
