@@ -1,4 +1,4 @@
-import { spawnRedisServer } from './redis-server.js';
+import { spawnRedisServer } from './redis-server.ts';
 
 /** Where a Redis came from, and how to let it go. */
 export interface ProvidedRedis {

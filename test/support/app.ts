@@ -1,0 +1,89 @@
+import { Controller, Get, Module, type DynamicModule, type INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import {
+  CurrentSession,
+  Public,
+  Roles,
+  SessionGuard,
+  SessionModule,
+  type Session,
+  type SessionModuleAllOptions,
+  type SessionUser,
+} from '../../src/index.js';
+import { UseGuards } from '@nestjs/common';
+import { testRedisUrl, uniquePrefix } from './redis.js';
+
+/** Test users: plain passwords are fine here (the demo app shows argon2id). */
+export const USERS: Record<string, { password: string; user: SessionUser }> = {
+  alice: { password: 'alice-password', user: { id: 1, username: 'alice', role: 'admin', team: 'core' } },
+  bob: { password: 'bob-password', user: { id: 'u-bob', username: 'bob', role: 'user' } },
+  carol: { password: 'carol-password', user: { id: 3, username: 'carol', role: 'user', passwordHash: 'x' } },
+};
+
+export async function validateCredentials(credentials: { username: string; password: string }) {
+  const entry = Object.hasOwn(USERS, credentials.username) ? USERS[credentials.username] : undefined;
+  return entry && entry.password === credentials.password ? entry.user : null;
+}
+
+@Controller()
+export class GuardedController {
+  @UseGuards(SessionGuard)
+  @Get('me')
+  me(@CurrentSession() session: Session) {
+    return { userId: session.userId, username: session.username, sessionId: session.id };
+  }
+
+  @UseGuards(SessionGuard)
+  @Roles('admin')
+  @Get('admin')
+  admin(@CurrentSession('userId') userId: string | number) {
+    return { admin: true, userId };
+  }
+
+  @Get('open')
+  open() {
+    return { open: true };
+  }
+
+  @Public()
+  @Get('public')
+  publicRoute() {
+    return { public: true };
+  }
+
+  @Get('global-only')
+  globalOnly(@CurrentSession() session: Session | undefined) {
+    return { userId: session?.userId ?? null };
+  }
+}
+
+export interface TestApp {
+  app: INestApplication;
+  prefix: string;
+  close(): Promise<void>;
+}
+
+/** A Nest app with SessionModule on a real Redis, listening on a real port. */
+export async function createTestApp(
+  options: Partial<SessionModuleAllOptions> = {},
+  extraImports: DynamicModule[] = [],
+): Promise<TestApp> {
+  const prefix = options.keyPrefix ?? uniquePrefix('e2e');
+  @Module({
+    imports: [
+      SessionModule.forRoot({
+        redis: { url: testRedisUrl() },
+        validateCredentials,
+        ...options,
+        keyPrefix: prefix,
+      }),
+      ...extraImports,
+    ],
+    controllers: [GuardedController],
+  })
+  class AppModule {}
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+  const app = moduleRef.createNestApplication({ logger: false });
+  await app.listen(0, '127.0.0.1');
+  return { app, prefix, close: () => app.close() };
+}
