@@ -43,7 +43,7 @@ export async function dumpPrefix(
       const [type, pttl] = await Promise.all([client.type(key), client.pttl(key)]);
       let content = '';
       if (type === 'string') content = (await client.get(key)) ?? '';
-      else if (type === 'zset') content = (await client.zrange(key, 0, -1, 'WITHSCORES')).join(' ');
+      else if (type === 'zset') content = (await client.zrange(key, 0, '-1', 'WITHSCORES')).join(' ');
       else if (type === 'hash') content = JSON.stringify(await client.hgetall(key));
       return { key, type, pttl, content };
     }),
