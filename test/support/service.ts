@@ -1,0 +1,34 @@
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import type { Redis } from 'ioredis';
+import { SessionModule, SessionService, type SessionModuleAllOptions } from '../../src/index.js';
+import { assertionClient, testRedisUrl, uniquePrefix } from './redis.js';
+
+export interface ServiceHarness {
+  app: INestApplication;
+  service: SessionService;
+  redis: Redis;
+  prefix: string;
+  close(): Promise<void>;
+}
+
+/** SessionService on a real Redis, without HTTP: for integration tests of the store and scripts. */
+export async function createServiceHarness(options: Partial<SessionModuleAllOptions> = {}): Promise<ServiceHarness> {
+  const prefix = options.keyPrefix ?? uniquePrefix('int');
+  const moduleRef = await Test.createTestingModule({
+    imports: [SessionModule.forRoot({ redis: { url: testRedisUrl() }, controller: false, ...options, keyPrefix: prefix })],
+  }).compile();
+  const app = moduleRef.createNestApplication({ logger: false });
+  await app.init();
+  const redis = assertionClient();
+  return {
+    app,
+    service: app.get(SessionService),
+    redis,
+    prefix,
+    async close() {
+      await app.close();
+      redis.disconnect();
+    },
+  };
+}
