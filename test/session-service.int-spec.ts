@@ -197,7 +197,7 @@ describe('SessionService on a real Redis', () => {
       expect(now).toMatchObject({ userId: 'rot', username: 'rita', data: { plan: 'pro' } });
       expect(now!.createdAt).toEqual(first.session.createdAt);
       expect(now!.absoluteExpiresAt).toEqual(first.session.absoluteExpiresAt);
-      const index = await h.redis.zrange(`${h.prefix}user:rot`, 0, -1);
+      const index = await h.redis.zrange(`${h.prefix}user:rot`, 0, '-1');
       expect(index).toEqual([rotated!.session.id]);
       expect(await h.service.rotate(first.token)).toBeNull();
     });
@@ -276,7 +276,7 @@ describe('maxSessionsPerUser', () => {
     expect(await h.service.get(a.token)).toBeNull();
     expect(await h.service.get(b.token)).not.toBeNull();
     expect(await h.service.get(c.token)).not.toBeNull();
-    expect(await h.redis.zrange(`${h.prefix}user:capper`, 0, -1)).toEqual([b.session.id, c.session.id]);
+    expect(await h.redis.zrange(`${h.prefix}user:capper`, 0, '-1')).toEqual([b.session.id, c.session.id]);
   });
 
   it('does not count sessions that already expired', async () => {
@@ -288,7 +288,7 @@ describe('maxSessionsPerUser', () => {
     const c = await h.service.create({ id: 'stale' });
     expect(await h.service.get(b.token)).not.toBeNull();
     expect(await h.service.get(c.token)).not.toBeNull();
-    expect(await h.redis.zrange(`${h.prefix}user:stale`, 0, -1)).toEqual([b.session.id, c.session.id]);
+    expect(await h.redis.zrange(`${h.prefix}user:stale`, 0, '-1')).toEqual([b.session.id, c.session.id]);
   });
 
   it('never leaves more than the cap alive under 30 concurrent logins (repeated)', async () => {

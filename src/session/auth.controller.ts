@@ -14,10 +14,10 @@ import {
   Res,
   UnauthorizedException,
   UseGuards,
-  ValidationPipe,
 } from '@nestjs/common';
 import { CurrentSession } from './decorators/current-session.decorator.js';
 import { Public } from './decorators/public.decorator.js';
+import { LoginBodyPipe } from './dto/login-body.pipe.js';
 import { LoginDto } from './dto/login.dto.js';
 import { SESSION_CONFIG } from './session.constants.js';
 import { SessionGuard } from './session.guard.js';
@@ -35,15 +35,7 @@ export interface LoginResponse {
   token?: string;
 }
 
-// The controller validates its own body: the app needs no global ValidationPipe.
-const loginPipe = new ValidationPipe({
-  whitelist: true,
-  forbidNonWhitelisted: true,
-  forbidUnknownValues: true,
-  transform: true,
-  expectedType: LoginDto,
-  validationError: { target: false, value: false },
-});
+const loginPipe = new LoginBodyPipe();
 
 const INVALID_CREDENTIALS = 'Invalid username or password';
 

@@ -1,0 +1,241 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import request from 'supertest';
+import type { Redis } from 'ioredis';
+import { createTestApp, type TestApp } from './support/app.js';
+import { sessionCookie, setCookies, tokenOf } from './support/http.js';
+import { assertionClient, dumpPrefix } from './support/redis.js';
+
+const alice = { username: 'alice', password: 'alice-password' };
+const bob = { username: 'bob', password: 'bob-password' };
+
+describe('AuthController over HTTP', () => {
+  let t: TestApp;
+  let redis: Redis;
+  let server: ReturnType<TestApp['app']['getHttpServer']>;
+  beforeAll(async () => {
+    t = await createTestApp();
+    server = t.app.getHttpServer();
+    redis = assertionClient();
+  });
+  afterAll(async () => {
+    await t.close();
+    redis.disconnect();
+  });
+
+  const login = (body: object = alice) => request(server).post('/auth/login').send(body);
+
+  describe('POST /auth/login', () => {
+    it('200 with user and session, and a hardened session cookie', async () => {
+      const res = await login().set('User-Agent', 'jest-e2e/1.0');
+      expect(res.status).toBe(200);
+      expect(res.body.user).toEqual({ id: 1, username: 'alice', role: 'admin', team: 'core' });
+      expect(res.body.session).toMatchObject({ userId: 1, username: 'alice', role: 'admin', userAgent: 'jest-e2e/1.0', data: { team: 'core' } });
+      for (const field of ['createdAt', 'lastActivityAt', 'expiresAt', 'absoluteExpiresAt']) {
+        expect(new Date(res.body.session[field]).toISOString()).toBe(res.body.session[field]);
+      }
+      expect(res.body.session.ip).toMatch(/127\.0\.0\.1/);
+      expect(res.body.token).toBeUndefined();
+      const [cookie] = setCookies(res);
+      expect(cookie).toMatch(/^sid=[A-Za-z0-9_-]{43}\.[0-9a-z]+; /);
+      expect(cookie).toContain('; Path=/');
+      expect(cookie).toContain('; HttpOnly');
+      expect(cookie).toContain('; Secure');
+      expect(cookie).toContain('; SameSite=Lax');
+      expect(cookie).not.toMatch(/Max-Age|Expires|Domain/i);
+    });
+
+    it('never returns or stores a password key from validateCredentials', async () => {
+      const res = await login({ username: 'carol', password: 'carol-password' });
+      expect(res.status).toBe(200);
+      expect(JSON.stringify(res.body).toLowerCase()).not.toContain('password');
+      const dump = await dumpPrefix(redis, t.prefix);
+      for (const entry of dump) expect(entry.content.toLowerCase()).not.toContain('password');
+    });
+
+    it('401 with the same body for an unknown user and a wrong password', async () => {
+      const wrong = await login({ username: 'alice', password: 'nope' });
+      const unknown = await login({ username: 'mallory', password: 'nope' });
+      expect(wrong.status).toBe(401);
+      expect(unknown.status).toBe(401);
+      expect(unknown.body).toEqual(wrong.body);
+      expect(setCookies(wrong)).toEqual([]);
+    });
+
+    it.each([
+      ['a missing body', undefined],
+      ['an empty object', {}],
+      ['a missing password', { username: 'alice' }],
+      ['an empty username', { username: '', password: 'x' }],
+      ['an empty password', { username: 'alice', password: '' }],
+      ['a numeric username', { username: 42, password: 'x' }],
+      ['an array password', { username: 'alice', password: ['x'] }],
+      ['an object username', { username: { $ne: null }, password: 'x' }],
+      ['an unknown field', { username: 'alice', password: 'alice-password', admin: true }],
+      ['a prototype-pollution key', JSON.parse('{"username":"alice","password":"alice-password","__proto__":{"admin":true}}')],
+      ['a username over 256 characters', { username: 'a'.repeat(257), password: 'x' }],
+      ['a password over 1024 characters', { username: 'alice', password: 'p'.repeat(1025) }],
+      ['an array body', [{ username: 'alice', password: 'alice-password' }]],
+      ['null', null],
+    ])('400 for %s', async (_label, body) => {
+      const req = request(server).post('/auth/login');
+      const res = body === undefined ? await req : await req.set('Content-Type', 'application/json').send(JSON.stringify(body));
+      expect(res.status).toBe(400);
+      expect(res.body.statusCode).toBe(400);
+      expect(setCookies(res)).toEqual([]);
+    });
+
+    it('400 for malformed JSON, and 4xx (never 5xx) for a non-JSON content type', async () => {
+      const malformed = await request(server).post('/auth/login').set('Content-Type', 'application/json').send('{"username": "alice",');
+      expect(malformed.status).toBe(400);
+      const text = await request(server).post('/auth/login').set('Content-Type', 'text/plain').send('username=alice');
+      expect([400, 415]).toContain(text.status);
+      const form = await request(server).post('/auth/login').type('form').send({ username: 'alice', password: 'alice-password', x: '1' });
+      expect(form.status).toBeGreaterThanOrEqual(400);
+      expect(form.status).toBeLessThan(500);
+    });
+
+    it('accepts the longest allowed username and password (only the credentials decide)', async () => {
+      const res = await login({ username: 'a'.repeat(256), password: 'p'.repeat(1024) });
+      expect(res.status).toBe(401);
+    });
+
+    it('session fixation: a fresh token on every login, and the presented session is destroyed', async () => {
+      const first = await login();
+      const firstCookie = sessionCookie(first);
+      const second = await login().set('Cookie', firstCookie);
+      const secondCookie = sessionCookie(second);
+      expect(secondCookie).not.toBe(firstCookie);
+      expect(second.body.session.id).not.toBe(first.body.session.id);
+      expect((await request(server).get('/me').set('Cookie', firstCookie)).status).toBe(401);
+      expect(await redis.exists(`${t.prefix}${first.body.session.id}`)).toBe(0);
+      expect(await redis.zscore(`${t.prefix}user:1`, first.body.session.id)).toBeNull();
+      expect((await request(server).get('/me').set('Cookie', secondCookie)).status).toBe(200);
+    });
+
+    it('a failed login leaves the current session alone', async () => {
+      const cookie = sessionCookie(await login());
+      const failed = await login({ username: 'alice', password: 'wrong' }).set('Cookie', cookie);
+      expect(failed.status).toBe(401);
+      expect((await request(server).get('/me').set('Cookie', cookie)).status).toBe(200);
+    });
+  });
+
+  describe('GET /auth/session', () => {
+    it('200 with the current session; 401 without one', async () => {
+      const res = await login();
+      const cookie = sessionCookie(res);
+      const current = await request(server).get('/auth/session').set('Cookie', cookie);
+      expect(current.status).toBe(200);
+      expect(current.body).toMatchObject({ id: res.body.session.id, userId: 1, username: 'alice', role: 'admin' });
+      expect(Object.keys(current.body).sort()).toEqual(
+        ['absoluteExpiresAt', 'createdAt', 'data', 'expiresAt', 'id', 'ip', 'lastActivityAt', 'role', 'userAgent', 'userId', 'username'].sort(),
+      );
+      const expires = Date.parse(current.body.expiresAt) - Date.parse(current.body.lastActivityAt);
+      expect(expires).toBe(1800 * 1000);
+      expect((await request(server).get('/auth/session')).status).toBe(401);
+    });
+
+    it('the public session id cannot be used as a token', async () => {
+      const res = await login();
+      const byId = await request(server).get('/auth/session').set('Cookie', `sid=${res.body.session.id}`);
+      expect(byId.status).toBe(401);
+    });
+  });
+
+  describe('POST /auth/logout', () => {
+    it('204, deletes the session and its index entry, clears the cookie', async () => {
+      const res = await login();
+      const cookie = sessionCookie(res);
+      const out = await request(server).post('/auth/logout').set('Cookie', cookie);
+      expect(out.status).toBe(204);
+      const [cleared] = setCookies(out);
+      expect(cleared).toMatch(/^sid=;/);
+      expect(cleared).toContain('Max-Age=0');
+      expect(cleared).toContain('Expires=Thu, 01 Jan 1970 00:00:00 GMT');
+      expect(await redis.exists(`${t.prefix}${res.body.session.id}`)).toBe(0);
+      const dump = await dumpPrefix(redis, t.prefix);
+      for (const entry of dump) expect(entry.content).not.toContain(res.body.session.id);
+      expect((await request(server).get('/me').set('Cookie', cookie)).status).toBe(401);
+    });
+
+    it('is idempotent: 204 and a cleared cookie without a session, or with a bad one', async () => {
+      for (const cookie of [undefined, 'sid=garbage', 'sid=a; sid=b']) {
+        const req = request(server).post('/auth/logout');
+        const out = cookie ? await req.set('Cookie', cookie) : await req;
+        expect(out.status).toBe(204);
+        expect(setCookies(out)[0]).toContain('Max-Age=0');
+      }
+    });
+  });
+
+  describe('GET /auth/sessions, DELETE /auth/sessions/:id, POST /auth/logout-all', () => {
+    it('lists the user\'s live sessions with `current`, and nobody else\'s', async () => {
+      const bobLogin = await login(bob);
+      const b1 = sessionCookie(bobLogin);
+      const b2 = sessionCookie(await login(bob).set('User-Agent', 'phone'));
+      await login(); // alice's sessions must not show up
+      const list = await request(server).get('/auth/sessions').set('Cookie', b1);
+      expect(list.status).toBe(200);
+      expect(list.body.every((s: { userId: unknown }) => s.userId === 'u-bob')).toBe(true);
+      const current = list.body.filter((s: { current: boolean }) => s.current);
+      expect(current).toHaveLength(1);
+      expect(current[0].id).toBe(bobLogin.body.session.id);
+      expect(list.body.some((s: { userAgent: string }) => s.userAgent === 'phone')).toBe(true);
+      expect((await request(server).get('/auth/sessions')).status).toBe(401);
+      await request(server).post('/auth/logout-all').set('Cookie', b2);
+    });
+
+    it('DELETE revokes one of the user\'s own sessions (204) and 404s for any other id', async () => {
+      const laptop = await login(bob);
+      const phone = await login(bob);
+      const intruder = await login();
+      const laptopCookie = sessionCookie(laptop);
+      const phoneCookie = sessionCookie(phone);
+      const del = await request(server).delete(`/auth/sessions/${phone.body.session.id}`).set('Cookie', laptopCookie);
+      expect(del.status).toBe(204);
+      expect((await request(server).get('/me').set('Cookie', phoneCookie)).status).toBe(401);
+      expect((await request(server).get('/me').set('Cookie', laptopCookie)).status).toBe(200);
+      // Already revoked, someone else's, malformed, huge: all 404, never 5xx.
+      for (const id of [phone.body.session.id, intruder.body.session.id, 'nope', 'x'.repeat(90), '%E2%9C%93']) {
+        const res = await request(server).delete(`/auth/sessions/${id}`).set('Cookie', laptopCookie);
+        expect(res.status).toBe(404);
+      }
+      expect((await request(server).get('/me').set('Cookie', sessionCookie(intruder))).status).toBe(200);
+      expect((await request(server).delete(`/auth/sessions/${laptop.body.session.id}`)).status).toBe(401);
+    });
+
+    it('DELETE of the current session clears the cookie', async () => {
+      const res = await login(bob);
+      const cookie = sessionCookie(res);
+      const del = await request(server).delete(`/auth/sessions/${res.body.session.id}`).set('Cookie', cookie);
+      expect(del.status).toBe(204);
+      expect(setCookies(del)[0]).toContain('Max-Age=0');
+    });
+
+    it('logout-all revokes every session of the user, the current one included', async () => {
+      const cookies = [];
+      for (let i = 0; i < 3; i++) cookies.push(sessionCookie(await login(bob)));
+      const aliceCookie = sessionCookie(await login());
+      const out = await request(server).post('/auth/logout-all').set('Cookie', cookies[0]);
+      expect(out.status).toBe(204);
+      expect(setCookies(out)[0]).toContain('Max-Age=0');
+      for (const cookie of cookies) expect((await request(server).get('/me').set('Cookie', cookie)).status).toBe(401);
+      expect(await redis.exists(`${t.prefix}user:u-bob`)).toBe(0);
+      expect((await request(server).get('/me').set('Cookie', aliceCookie)).status).toBe(200);
+      expect((await request(server).post('/auth/logout-all')).status).toBe(401);
+    });
+  });
+
+  it('Redis invariants after all of the above: every key has a TTL, no raw token anywhere', async () => {
+    const issued = [await login(), await login(bob)].map((r) => tokenOf(sessionCookie(r)));
+    const dump = await dumpPrefix(redis, t.prefix);
+    expect(dump.length).toBeGreaterThan(0);
+    for (const entry of dump) {
+      expect(entry.pttl).toBeGreaterThan(0);
+      for (const token of issued) {
+        expect(entry.key).not.toContain(token.split('.')[0]);
+        expect(entry.content).not.toContain(token.split('.')[0]);
+      }
+    }
+  });
+});
