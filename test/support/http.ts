@@ -15,3 +15,33 @@ export function setCookies(response: Response): string[] {
 export function tokenOf(cookie: string): string {
   return cookie.slice(cookie.indexOf('=') + 1);
 }
+
+import { connect } from 'node:net';
+
+/**
+ * Sends bytes as-is (any header content, control characters, invalid UTF-8) and
+ * returns the status code: clients like supertest refuse to send such headers.
+ */
+export function rawRequest(port: number, head: string | Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let data = '';
+    socket.setTimeout(5000, () => socket.destroy(new Error('raw request timed out')));
+    socket.on('data', (chunk) => {
+      data += chunk.toString('latin1');
+      const match = /^HTTP\/1\.1 (\d{3})/.exec(data);
+      if (match) {
+        resolve(Number(match[1]));
+        socket.destroy();
+      }
+    });
+    socket.on('error', reject);
+    socket.on('close', () => reject(new Error(`connection closed without a status line: ${JSON.stringify(data)}`)));
+    socket.write(head);
+  });
+}
+
+export function listeningPort(server: { address(): unknown }): number {
+  const address = server.address() as { port: number };
+  return address.port;
+}

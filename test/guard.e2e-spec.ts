@@ -1,0 +1,261 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import request from 'supertest';
+import type { Redis } from 'ioredis';
+import { createTestApp, type TestApp } from './support/app.js';
+import { listeningPort, rawRequest, sessionCookie, setCookies, tokenOf } from './support/http.js';
+import { assertionClient, keysWithPrefix, sleep } from './support/redis.js';
+
+const alice = { username: 'alice', password: 'alice-password' };
+const bob = { username: 'bob', password: 'bob-password' };
+
+describe('SessionGuard', () => {
+  let t: TestApp;
+  let server: ReturnType<TestApp['app']['getHttpServer']>;
+  let redis: Redis;
+  beforeAll(async () => {
+    t = await createTestApp();
+    server = t.app.getHttpServer();
+    redis = assertionClient();
+  });
+  afterAll(async () => {
+    await t.close();
+    redis.disconnect();
+  });
+
+  it('401 without a session; 200 and @CurrentSession with one', async () => {
+    expect((await request(server).get('/me')).status).toBe(401);
+    const res = await request(server).post('/auth/login').send(alice);
+    const me = await request(server).get('/me').set('Cookie', sessionCookie(res));
+    expect(me.status).toBe(200);
+    expect(me.body).toEqual({ userId: 1, username: 'alice', sessionId: res.body.session.id });
+  });
+
+  it('finds the session cookie among other cookies', async () => {
+    const cookie = sessionCookie(await request(server).post('/auth/login').send(alice));
+    const me = await request(server).get('/me').set('Cookie', `theme=dark; ${cookie}; xsid=1; sid2=2`);
+    expect(me.status).toBe(200);
+  });
+
+  it('@Roles: 403 for a role not listed, 200 for one that is, 401 without a session', async () => {
+    const admin = sessionCookie(await request(server).post('/auth/login').send(alice));
+    const user = sessionCookie(await request(server).post('/auth/login').send(bob));
+    expect((await request(server).get('/admin').set('Cookie', admin)).status).toBe(200);
+    const forbidden = await request(server).get('/admin').set('Cookie', user);
+    expect(forbidden.status).toBe(403);
+    expect((await request(server).get('/admin')).status).toBe(401);
+  });
+
+  it('two session cookies are ambiguous (cookie tossing): 401 even if one is valid', async () => {
+    const cookie = sessionCookie(await request(server).post('/auth/login').send(alice));
+    const token = tokenOf(cookie);
+    for (const header of [`${cookie}; sid=forged`, `sid=forged; ${cookie}`, `${cookie}; ${cookie}`]) {
+      const res = await request(server).get('/me').set('Cookie', header);
+      expect(res.status).toBe(401);
+    }
+    // Two Cookie headers are joined by Node: still ambiguous.
+    const port = listeningPort(server);
+    const status = await rawRequest(
+      port,
+      `GET /me HTTP/1.1\r\nHost: x\r\nCookie: sid=${token}\r\nCookie: sid=forged\r\nConnection: close\r\n\r\n`,
+    );
+    expect(status).toBe(401);
+  });
+
+  it('bad tokens of any shape are 4xx, never 5xx, and write nothing to Redis', async () => {
+    const before = (await keysWithPrefix(redis, t.prefix)).length;
+    const valid = tokenOf(sessionCookie(await request(server).post('/auth/login').send(alice)));
+    const after = before + 1 + 1; // the session and alice's index (which may already exist)
+    const port = listeningPort(server);
+    const values = [
+      '', '=', '""', '"unterminated', 'a'.repeat(7000), `${valid}${'a'.repeat(100)}`, `${valid.slice(0, -1)}`,
+      valid.replace('.', '..'), `${valid}x`, `%${valid}`, 'sid', ';;;;', '\t', 'null', '{"$ne":null}',
+      `${valid.split('.')[0]}.zzzzzzzzzzz`, `${valid.split('.')[0]}.0`,
+    ];
+    for (const value of values) {
+      const res = await request(server).get('/me').set('Cookie', `sid=${value}`);
+      expect({ value: value.slice(0, 40), status: res.status }).toEqual({ value: value.slice(0, 40), status: 401 });
+    }
+    const rawValues = [
+      Buffer.from('sid=\u00ff\u00fe\u0001\u007f', 'latin1'),
+      Buffer.from('sid=🙂🙂🙂', 'utf8'),
+      Buffer.from([0x73, 0x69, 0x64, 0x3d, 0xc3, 0x28, 0xa0, 0xa1]),
+      Buffer.from(`sid=${valid}\u0000`, 'latin1'),
+    ];
+    for (const raw of rawValues) {
+      const head = Buffer.concat([
+        Buffer.from('GET /me HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: '),
+        raw,
+        Buffer.from('\r\n\r\n'),
+      ]);
+      const status = await rawRequest(port, head);
+      expect(status).toBeGreaterThanOrEqual(400);
+      expect(status).toBeLessThan(500);
+    }
+    // A 20 KB cookie header: Node refuses oversized headers with 431, still not 5xx.
+    const huge = await rawRequest(port, `GET /me HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: sid=${'a'.repeat(20000)}\r\n\r\n`);
+    expect(huge).toBeGreaterThanOrEqual(400);
+    expect(huge).toBeLessThan(500);
+    expect((await keysWithPrefix(redis, t.prefix)).length).toBeLessThanOrEqual(after);
+  });
+
+  it('a bearer header is ignored with the default cookie transport', async () => {
+    const token = tokenOf(sessionCookie(await request(server).post('/auth/login').send(alice)));
+    expect((await request(server).get('/me').set('Authorization', `Bearer ${token}`)).status).toBe(401);
+  });
+
+  it('a logout racing 200 concurrent guarded requests never brings the session back (20 rounds)', async () => {
+    const base = `http://127.0.0.1:${listeningPort(server)}`;
+    let ok = 0;
+    let unauthorized = 0;
+    for (let round = 0; round < 20; round++) {
+      const res = await request(server).post('/auth/login').send(bob);
+      const cookie = sessionCookie(res);
+      const id = res.body.session.id as string;
+      // Requests spread over ~20 ms with the logout in the middle of them.
+      const guarded = Array.from({ length: 200 }, (_, i) =>
+        sleep(i % 20).then(() => fetch(`${base}/me`, { headers: { cookie } })).then((r) => r.status),
+      );
+      const logout = sleep(8).then(() => fetch(`${base}/auth/logout`, { method: 'POST', headers: { cookie } }));
+      const [statuses, out] = await Promise.all([Promise.all(guarded), logout]);
+      expect(out.status).toBe(204);
+      for (const status of statuses) {
+        expect([200, 401]).toContain(status);
+        if (status === 200) ok++;
+        else unauthorized++;
+      }
+      expect(await redis.exists(`${t.prefix}${id}`)).toBe(0);
+      expect(await redis.zscore(`${t.prefix}user:u-bob`, id)).toBeNull();
+      expect((await fetch(`${base}/me`, { headers: { cookie } })).status).toBe(401);
+    }
+    process.stdout.write(`logout race: ${ok} requests answered 200 before the logout, ${unauthorized} 401 after it\n`);
+    expect(ok + unauthorized).toBe(4000);
+    // Both outcomes happened, so requests really raced the logout.
+    expect(ok).toBeGreaterThan(0);
+    expect(unauthorized).toBeGreaterThan(0);
+  });
+});
+
+describe('SessionGuard expiry over HTTP', () => {
+  it('an idle session expires after ttl', async () => {
+    const t = await createTestApp({ ttl: 1, absoluteTtl: 10 });
+    try {
+      const server = t.app.getHttpServer();
+      const cookie = sessionCookie(await request(server).post('/auth/login').send(alice));
+      expect((await request(server).get('/me').set('Cookie', cookie)).status).toBe(200);
+      await sleep(1300);
+      expect((await request(server).get('/me').set('Cookie', cookie)).status).toBe(401);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('requests slide the idle timeout, but never past absoluteTtl', async () => {
+    const t = await createTestApp({ ttl: 2, absoluteTtl: 4 });
+    const redis = assertionClient();
+    try {
+      const server = t.app.getHttpServer();
+      const res = await request(server).post('/auth/login').send(alice);
+      const cookie = sessionCookie(res);
+      const key = `${t.prefix}${res.body.session.id}`;
+      // 3.2 s of activity every 0.8 s: longer than ttl, alive thanks to sliding.
+      for (let i = 0; i < 4; i++) {
+        await sleep(800);
+        expect((await request(server).get('/me').set('Cookie', cookie)).status).toBe(200);
+      }
+      const pttl = await redis.pttl(key);
+      expect(pttl).toBeLessThanOrEqual(800); // capped by the absolute deadline, not reset to 2 s
+      expect(pttl).toBeGreaterThan(0);
+      await sleep(900);
+      expect((await request(server).get('/me').set('Cookie', cookie)).status).toBe(401);
+      expect(await redis.exists(key)).toBe(0);
+    } finally {
+      await t.close();
+      redis.disconnect();
+    }
+  });
+});
+
+describe('globalGuard', () => {
+  let t: TestApp;
+  let server: ReturnType<TestApp['app']['getHttpServer']>;
+  beforeAll(async () => {
+    t = await createTestApp({ globalGuard: true });
+    server = t.app.getHttpServer();
+  });
+  afterAll(() => t.close());
+
+  it('guards every route; @Public() and the login/logout routes stay open', async () => {
+    expect((await request(server).get('/open')).status).toBe(401);
+    expect((await request(server).get('/global-only')).status).toBe(401);
+    expect((await request(server).get('/public')).status).toBe(200);
+    expect((await request(server).post('/auth/logout')).status).toBe(204);
+    const res = await request(server).post('/auth/login').send(alice);
+    expect(res.status).toBe(200);
+    const cookie = sessionCookie(res);
+    expect((await request(server).get('/open').set('Cookie', cookie)).status).toBe(200);
+    expect((await request(server).get('/global-only').set('Cookie', cookie)).body).toEqual({ userId: 1 });
+    expect((await request(server).get('/me').set('Cookie', cookie)).status).toBe(200);
+    const bobCookie = sessionCookie(await request(server).post('/auth/login').send(bob));
+    expect((await request(server).get('/admin').set('Cookie', bobCookie)).status).toBe(403);
+  });
+});
+
+describe('transport', () => {
+  it("'bearer': the token comes in the body, no cookie is set, Authorization carries it", async () => {
+    const t = await createTestApp({ transport: 'bearer' });
+    try {
+      const server = t.app.getHttpServer();
+      const res = await request(server).post('/auth/login').send(alice);
+      expect(res.status).toBe(200);
+      expect(res.body.token).toMatch(/^[A-Za-z0-9_-]{43}\.[0-9a-z]+$/);
+      expect(setCookies(res)).toEqual([]);
+      const token = res.body.token as string;
+      expect((await request(server).get('/me').set('Authorization', `Bearer ${token}`)).status).toBe(200);
+      expect((await request(server).get('/me').set('Authorization', `bearer ${token}`)).status).toBe(200);
+      expect((await request(server).get('/me').set('Cookie', `sid=${token}`)).status).toBe(401);
+      expect((await request(server).get('/me').set('Authorization', `Basic ${token}`)).status).toBe(401);
+      expect((await request(server).get('/me').set('Authorization', 'Bearer ')).status).toBe(401);
+      expect((await request(server).get('/me').set('Authorization', `Bearer ${'x'.repeat(5000)}`)).status).toBe(401);
+      const out = await request(server).post('/auth/logout').set('Authorization', `Bearer ${token}`);
+      expect(out.status).toBe(204);
+      expect(setCookies(out)).toEqual([]);
+      expect((await request(server).get('/me').set('Authorization', `Bearer ${token}`)).status).toBe(401);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("'both': cookie or bearer; the login sets the cookie and returns the token", async () => {
+    const t = await createTestApp({ transport: 'both' });
+    try {
+      const server = t.app.getHttpServer();
+      const res = await request(server).post('/auth/login').send(alice);
+      const cookie = sessionCookie(res);
+      expect(tokenOf(cookie)).toBe(res.body.token);
+      expect((await request(server).get('/me').set('Cookie', cookie)).status).toBe(200);
+      expect((await request(server).get('/me').set('Authorization', `Bearer ${res.body.token}`)).status).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('cookie options shape the Set-Cookie header', async () => {
+    const t = await createTestApp({
+      cookie: { name: 'app_session', sameSite: 'strict', path: '/app', domain: 'example.com', persistent: true },
+      absoluteTtl: 7200,
+    });
+    try {
+      const server = t.app.getHttpServer();
+      const res = await request(server).post('/auth/login').send(alice);
+      const [cookie] = setCookies(res);
+      expect(cookie).toMatch(/^app_session=/);
+      expect(cookie).toContain('; Path=/app');
+      expect(cookie).toContain('; Domain=example.com');
+      expect(cookie).toContain('; SameSite=Strict');
+      expect(cookie).toMatch(/; Max-Age=(7200|7199)/);
+      expect((await request(server).get('/me').set('Cookie', sessionCookie(res, 'app_session'))).status).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+});
