@@ -9,10 +9,10 @@ import type { SessionUser } from './session.types.js';
  * - `{ cluster: { nodes, options } }`: a Redis Cluster the module connects to;
  * - any other object: ioredis `RedisOptions` (standalone, or Sentinel with `sentinels` + `name`).
  *
- * For connections it creates, the module defaults to `commandTimeout: 1000` ms,
- * `maxRetriesPerRequest: 1`, `enableAutoPipelining: true` and a reconnect every
- * 50–500 ms, so an unreachable Redis gives a 503 within about a second; your
- * options override these.
+ * For connections it creates, the module defaults to `commandTimeout: 500` ms,
+ * `maxRetriesPerRequest: 1`, `enableAutoPipelining: true`, `connectTimeout: 2000` ms
+ * and a reconnect every 50–500 ms, so an unreachable or stalled Redis gives a 503
+ * within about a second; your options override these.
  */
 export type SessionRedisOptions =
   | { url: string; options?: RedisOptions }

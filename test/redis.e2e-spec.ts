@@ -1,0 +1,162 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
+import request from 'supertest';
+import { createTestApp, type TestApp } from './support/app.js';
+import { sessionCookie } from './support/http.js';
+import { sleep, spawnRedisServer, type SpawnedRedis } from './support/redis.js';
+
+const alice = { username: 'alice', password: 'alice-password' };
+
+/** Calls per command since the last CONFIG RESETSTAT, leaving out our own INFO/CONFIG. */
+async function commandCounts(admin: Redis): Promise<Record<string, number>> {
+  const info = await admin.info('commandstats');
+  const counts: Record<string, number> = {};
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+    if (!/^(info|config)\b/.test(match[1])) counts[match[1]] = Number(match[2]);
+  }
+  return counts;
+}
+
+describe('Redis commands per request', () => {
+  let server: SpawnedRedis;
+  let admin: Redis;
+  beforeAll(async () => {
+    server = await spawnRedisServer();
+    admin = new Redis(server.url);
+  });
+  afterAll(async () => {
+    admin.disconnect();
+    await server.stop();
+  });
+
+  it.each([
+    ['@UseGuards(SessionGuard)', false],
+    ['a global guard plus @UseGuards (the guard runs twice)', true],
+  ])('a guarded request sends exactly one command, GETEX, with %s', async (_label, globalGuard) => {
+    const t = await createTestApp({ redis: { url: server.url }, globalGuard });
+    try {
+      const http = t.app.getHttpServer();
+      const cookie = sessionCookie(await request(http).post('/auth/login').send(alice));
+      await admin.config('RESETSTAT');
+      for (let i = 0; i < 50; i++) expect((await request(http).get('/me').set('Cookie', cookie)).status).toBe(200);
+      expect(await commandCounts(admin)).toEqual({ getex: 50 });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('a bad or expired token costs no command at all', async () => {
+    const t = await createTestApp({ redis: { url: server.url } });
+    try {
+      const http = t.app.getHttpServer();
+      await request(http).get('/me'); // connect
+      await admin.config('RESETSTAT');
+      const expired = `${'a'.repeat(43)}.${(Date.now() - 1000).toString(36)}`;
+      for (const cookie of ['sid=garbage', `sid=${expired}`, 'sid=a; sid=b']) {
+        expect((await request(http).get('/me').set('Cookie', cookie)).status).toBe(401);
+      }
+      expect(await commandCounts(admin)).toEqual({});
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('no KEYS or SCAN, whatever the routes do', async () => {
+    const t = await createTestApp({ redis: { url: server.url }, maxSessionsPerUser: 2 });
+    try {
+      const http = t.app.getHttpServer();
+      await admin.config('RESETSTAT');
+      const cookies = [];
+      for (let i = 0; i < 4; i++) cookies.push(sessionCookie(await request(http).post('/auth/login').send(alice)));
+      const current = cookies[3];
+      const list = await request(http).get('/auth/sessions').set('Cookie', current);
+      expect(list.body).toHaveLength(2);
+      await request(http).delete(`/auth/sessions/${list.body[1].id}`).set('Cookie', current);
+      await request(http).get('/auth/session').set('Cookie', current);
+      await request(http).post('/auth/logout-all').set('Cookie', current);
+      await request(http).post('/auth/logout').set('Cookie', current);
+      const counts = await commandCounts(admin);
+      expect(Object.keys(counts).length).toBeGreaterThan(3);
+      expect(counts.keys).toBeUndefined();
+      expect(counts.scan).toBeUndefined();
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('Redis outages', () => {
+  let server: SpawnedRedis;
+  let t: TestApp;
+  let http: ReturnType<TestApp['app']['getHttpServer']>;
+  let cookie: string;
+  beforeAll(async () => {
+    // AOF with fsync on every write, so a killed and restarted server keeps its sessions.
+    server = await spawnRedisServer({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
+    t = await createTestApp({ redis: { url: server.url } });
+    http = t.app.getHttpServer();
+    cookie = sessionCookie(await request(http).post('/auth/login').send(alice));
+  });
+  afterAll(async () => {
+    await t.close();
+    await server.stop();
+  });
+
+  const timed = async (req: request.Test) => {
+    const started = Date.now();
+    const res = await req;
+    return { status: res.status, ms: Date.now() - started, body: res.body };
+  };
+
+  it('a stalled Redis (SIGSTOP) gives 503 within about a second on every route, then recovers', async () => {
+    expect((await request(http).get('/me').set('Cookie', cookie)).status).toBe(200);
+    server.signal('SIGSTOP');
+    try {
+      const results = await Promise.all([
+        timed(request(http).get('/me').set('Cookie', cookie)),
+        timed(request(http).get('/auth/session').set('Cookie', cookie)),
+        timed(request(http).get('/auth/sessions').set('Cookie', cookie)),
+        timed(request(http).post('/auth/login').send(alice)),
+        timed(request(http).post('/auth/logout').set('Cookie', 'sid=' + 'b'.repeat(43) + '.zzzzzzzz')),
+      ]);
+      process.stdout.write(`stalled Redis: ${JSON.stringify(results.map((r) => [r.status, r.ms]))}\n`);
+      for (const result of results) {
+        expect(result.status).toBe(503);
+        expect(result.ms).toBeLessThan(1600);
+        expect(result.body.message).toMatch(/unavailable/i);
+      }
+      // Sustained traffic through a 3 s stall: latency must not pile up batch after batch.
+      const sustained = await Promise.all(
+        Array.from({ length: 60 }, (_, i) => sleep(i * 50).then(() => timed(request(http).get('/me').set('Cookie', cookie)))),
+      );
+      expect(sustained.map((r) => r.status).filter((s) => s !== 503)).toEqual([]);
+      expect(Math.max(...sustained.map((r) => r.ms))).toBeLessThan(1600);
+    } finally {
+      server.signal('SIGCONT');
+    }
+    expect((await request(http).get('/me').set('Cookie', cookie)).status).toBe(200);
+  });
+
+  it('a dead Redis gives 503s (never 401, never a hang); after a restart the same session works', async () => {
+    server.signal('SIGKILL');
+    await sleep(50);
+    const during = [];
+    for (let i = 0; i < 4; i++) during.push(await timed(request(http).get('/me').set('Cookie', cookie)));
+    for (const result of during) {
+      expect(result.status).toBe(503);
+      expect(result.ms).toBeLessThan(1600);
+    }
+    await server.restart();
+    const statuses: number[] = [];
+    const deadline = Date.now() + 5000;
+    let status = 0;
+    while (Date.now() < deadline) {
+      status = (await request(http).get('/me').set('Cookie', cookie)).status;
+      statuses.push(status);
+      if (status === 200) break;
+      await sleep(100);
+    }
+    expect(status).toBe(200); // reconnected by itself, session intact (AOF)
+    expect(statuses.filter((s) => s !== 200 && s !== 503)).toEqual([]);
+  });
+});
