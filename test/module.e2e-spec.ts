@@ -123,6 +123,29 @@ describe('module shape', () => {
   });
 });
 
+describe('isGlobal', () => {
+  it('lets a feature module use SessionGuard without importing SessionModule', async () => {
+    @Module({ controllers: [GuardedController] })
+    class FeatureModule {}
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        SessionModule.forRoot({ redis: { url: testRedisUrl() }, keyPrefix: uniquePrefix('global'), validateCredentials, isGlobal: true }),
+        FeatureModule,
+      ],
+    }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    try {
+      const server = app.getHttpServer();
+      const res = await request(server).post('/auth/login').send({ username: 'bob', password: 'bob-password' });
+      expect((await request(server).get('/me').set('Cookie', sessionCookie(res))).status).toBe(200);
+      expect((await request(server).get('/me')).status).toBe(401);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe('Redis connections', () => {
   let server: SpawnedRedis;
   let admin: Redis;
@@ -150,6 +173,17 @@ describe('Redis connections', () => {
     expect(await clientNames()).toBe(1);
     await t.close();
     expect(await settledClients(0)).toBe(0);
+  });
+
+  it('accepts plain ioredis options (host, port) as well as a URL', async () => {
+    const t = await createTestApp({ redis: { host: server.host, port: server.port } });
+    try {
+      const res = await request(t.app.getHttpServer()).post('/auth/login').send({ username: 'alice', password: 'alice-password' });
+      expect(res.status).toBe(200);
+      expect(await admin.exists(`${t.prefix}${res.body.session.id}`)).toBe(1);
+    } finally {
+      await t.close();
+    }
   });
 
   it('never closes a client the app passed in', async () => {
