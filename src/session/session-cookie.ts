@@ -9,21 +9,29 @@ export const AMBIGUOUS = Symbol('ambiguous');
  * Node joins repeated Cookie headers with '; ', so they are covered too.
  */
 export function readCookie(header: string | undefined, name: string): string | null | typeof AMBIGUOUS {
-  if (!header) return null;
-  let found: string | null = null;
+  const values = cookieValues(header, name, 2);
+  return values.length === 0 ? null : values.length === 1 ? values[0] : AMBIGUOUS;
+}
+
+/** Every value of cookie `name` in a Cookie header (at most `max`), in linear time. */
+export function cookieValues(header: string | undefined, name: string, max = Infinity): string[] {
+  const values: string[] = [];
+  if (!header) return values;
   let start = 0;
+  // The next '=' at or after `start`, found once and reused while it lies ahead,
+  // so a header of many cookies without '=' is not rescanned for each of them.
+  let eq = -2;
   const length = header.length;
-  while (start < length) {
+  while (start < length && values.length < max) {
     let end = header.indexOf(';', start);
     if (end === -1) end = length;
-    const eq = header.indexOf('=', start);
+    if (eq !== -1 && eq < start) eq = header.indexOf('=', start);
     if (eq !== -1 && eq < end) {
       let keyStart = start;
       let keyEnd = eq;
       while (keyStart < keyEnd && isSpace(header.charCodeAt(keyStart))) keyStart++;
       while (keyEnd > keyStart && isSpace(header.charCodeAt(keyEnd - 1))) keyEnd--;
       if (keyEnd - keyStart === name.length && header.startsWith(name, keyStart)) {
-        if (found !== null) return AMBIGUOUS;
         let valueStart = eq + 1;
         let valueEnd = end;
         while (valueStart < valueEnd && isSpace(header.charCodeAt(valueStart))) valueStart++;
@@ -33,12 +41,12 @@ export function readCookie(header: string | undefined, name: string): string | n
           valueStart++;
           valueEnd--;
         }
-        found = header.slice(valueStart, valueEnd);
+        values.push(header.slice(valueStart, valueEnd));
       }
     }
     start = end + 1;
   }
-  return found;
+  return values;
 }
 
 function isSpace(code: number): boolean {

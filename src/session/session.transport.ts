@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { SESSION_CONFIG } from './session.constants.js';
-import { AMBIGUOUS, cookieAttributeSuffix, readCookie } from './session-cookie.js';
+import { AMBIGUOUS, cookieAttributeSuffix, cookieValues, readCookie } from './session-cookie.js';
 import type { ResolvedSessionOptions, SessionTransportKind } from './session-options.js';
 
 /** The request and response shapes the module touches; Express and Fastify both fit. */
@@ -85,13 +85,7 @@ export class SessionTransport {
     }
     const cookie = request.headers.cookie;
     if (this.readsCookie && typeof cookie === 'string') {
-      for (const part of cookie.split(';')) {
-        const eq = part.indexOf('=');
-        if (eq !== -1 && part.slice(0, eq).trim() === this.cookieName) {
-          const value = part.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
-          if (value) tokens.push(value);
-        }
-      }
+      for (const value of cookieValues(cookie, this.cookieName)) if (value) tokens.push(value);
     }
     return tokens;
   }
