@@ -1,0 +1,23 @@
+import { Controller, Get, Header, UseGuards } from '@nestjs/common';
+import { CurrentSession, Roles, SessionGuard, type Session } from '../index.js';
+
+/** The demo's protected routes: any logged-in user, and admins only. */
+@Controller()
+@UseGuards(SessionGuard)
+export class DemoController {
+  /** 200 with the current session, 401 without one. */
+  @Get('me')
+  // Personal data: no browser or proxy should keep a copy.
+  @Header('Cache-Control', 'no-store')
+  me(@CurrentSession() session: Session): Session {
+    return session;
+  }
+
+  /** 200 for role `admin`, 403 for other roles, 401 without a session. */
+  @Get('admin')
+  @Roles('admin')
+  @Header('Cache-Control', 'no-store')
+  admin(@CurrentSession() session: Session): { message: string; username: string | null } {
+    return { message: 'Welcome to the admin area', username: session.username };
+  }
+}

@@ -1,0 +1,17 @@
+import { Controller, Get, Header } from '@nestjs/common';
+import { LOGIN_PAGE_CSP, LOGIN_PAGE_HTML } from './login-page.html.js';
+
+/** `GET /`: the demo's single page. It calls the JSON routes itself, so it needs no session. */
+@Controller()
+export class LoginPageController {
+  @Get()
+  @Header('Content-Type', 'text/html; charset=utf-8')
+  @Header('Content-Security-Policy', LOGIN_PAGE_CSP)
+  @Header('X-Content-Type-Options', 'nosniff')
+  @Header('Referrer-Policy', 'no-referrer')
+  // Revalidate (ETag) so a new build's page and its CSP hashes are never mismatched.
+  @Header('Cache-Control', 'no-cache')
+  page(): string {
+    return LOGIN_PAGE_HTML;
+  }
+}
