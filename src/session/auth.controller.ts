@@ -1,5 +1,4 @@
 import {
-  Body,
   Controller,
   Delete,
   Get,
@@ -17,6 +16,7 @@ import {
 } from '@nestjs/common';
 import { CurrentSession } from './decorators/current-session.decorator.js';
 import { Public } from './decorators/public.decorator.js';
+import { JsonBody } from './dto/json-body.decorator.js';
 import { LoginBodyPipe } from './dto/login-body.pipe.js';
 import { LoginDto } from './dto/login.dto.js';
 import { SESSION_CONFIG } from './session.constants.js';
@@ -50,14 +50,14 @@ export class AuthController {
 
   /**
    * 200 with `{ user, session }` (+ `token` for bearer transport) and the cookie; 400 for a
-   * bad body; 401 for bad credentials (the same answer for an unknown user and a wrong
+   * bad body; 415 for a body that is not JSON; 401 for bad credentials (the same answer for an unknown user and a wrong
    * password). Always a fresh session: any session the request carried is destroyed.
    */
   @Public()
   @Post('login')
   @HttpCode(HttpStatus.OK)
   async login(
-    @Body(loginPipe) body: LoginDto,
+    @JsonBody(loginPipe) body: LoginDto,
     @Req() request: HttpRequestLike,
     @Res({ passthrough: true }) response: unknown,
   ): Promise<LoginResponse> {

@@ -15,6 +15,7 @@ export class LoginBodyPipe extends ValidationPipe {
       forbidNonWhitelisted: true,
       forbidUnknownValues: true,
       transform: true,
+      validateCustomDecorators: true,
       expectedType: LoginDto,
       validationError: { target: false, value: false },
     });
