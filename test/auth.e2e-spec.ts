@@ -3,7 +3,7 @@ import request from 'supertest';
 import type { Redis } from 'ioredis';
 import { createTestApp, type TestApp } from './support/app.js';
 import { sessionCookie, setCookies, tokenOf } from './support/http.js';
-import { assertionClient, dumpPrefix } from './support/redis.js';
+import { dumpPrefix } from './support/redis.js';
 
 const alice = { username: 'alice', password: 'alice-password' };
 const bob = { username: 'bob', password: 'bob-password' };
@@ -15,12 +15,9 @@ describe('AuthController over HTTP', () => {
   beforeAll(async () => {
     t = await createTestApp();
     server = t.app.getHttpServer();
-    redis = assertionClient();
+    redis = t.redis;
   });
-  afterAll(async () => {
-    await t.close();
-    redis.disconnect();
-  });
+  afterAll(() => t.close());
 
   const login = (body: object = alice) => request(server).post('/auth/login').send(body);
 

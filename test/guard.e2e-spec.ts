@@ -3,7 +3,7 @@ import request from 'supertest';
 import type { Redis } from 'ioredis';
 import { createTestApp, type TestApp } from './support/app.js';
 import { listeningPort, rawRequest, sessionCookie, setCookies, tokenOf } from './support/http.js';
-import { assertionClient, keysWithPrefix, sleep } from './support/redis.js';
+import { keysWithPrefix, sleep } from './support/redis.js';
 
 const alice = { username: 'alice', password: 'alice-password' };
 const bob = { username: 'bob', password: 'bob-password' };
@@ -15,12 +15,9 @@ describe('SessionGuard', () => {
   beforeAll(async () => {
     t = await createTestApp();
     server = t.app.getHttpServer();
-    redis = assertionClient();
+    redis = t.redis;
   });
-  afterAll(async () => {
-    await t.close();
-    redis.disconnect();
-  });
+  afterAll(() => t.close());
 
   it('401 without a session; 200 and @CurrentSession with one', async () => {
     expect((await request(server).get('/me')).status).toBe(401);
@@ -151,7 +148,7 @@ describe('SessionGuard expiry over HTTP', () => {
 
   it('requests slide the idle timeout, but never past absoluteTtl', async () => {
     const t = await createTestApp({ ttl: 2, absoluteTtl: 4 });
-    const redis = assertionClient();
+    const redis = t.redis;
     try {
       const server = t.app.getHttpServer();
       const res = await request(server).post('/auth/login').send(alice);
@@ -170,7 +167,6 @@ describe('SessionGuard expiry over HTTP', () => {
       expect(await redis.exists(key)).toBe(0);
     } finally {
       await t.close();
-      redis.disconnect();
     }
   });
 });

@@ -6,7 +6,7 @@ import request from 'supertest';
 import { SessionModule, SessionService, type SessionModuleAllOptions } from '../src/index.js';
 import { createTestApp, GuardedController, validateCredentials } from './support/app.js';
 import { sessionCookie } from './support/http.js';
-import { sleep, spawnRedisServer, testRedisUrl, uniquePrefix, type SpawnedRedis } from './support/redis.js';
+import { sleep, TEST_CLIENT_NAME, testRedisUrl, uniquePrefix, usePrivateRedis } from './support/redis.js';
 
 async function initWith(options: unknown): Promise<void> {
   const moduleRef = await Test.createTestingModule({
@@ -147,19 +147,13 @@ describe('isGlobal', () => {
 });
 
 describe('Redis connections', () => {
-  let server: SpawnedRedis;
-  let admin: Redis;
-  beforeAll(async () => {
-    server = await spawnRedisServer();
-    admin = new Redis(server.url);
-  });
-  afterAll(async () => {
-    admin.disconnect();
-    await server.stop();
-  });
+  const own = usePrivateRedis();
 
+  /** Connections other than the tests' own (the module's). */
   const clientNames = async () =>
-    (await admin.client('LIST') as string).split('\n').filter(Boolean).length - 1; // minus the admin connection
+    ((await own.admin.client('LIST')) as string)
+      .split('\n')
+      .filter((line) => line && !line.includes(` name=${TEST_CLIENT_NAME} `)).length;
   /** The count once it settles (a closed socket takes a moment to leave CLIENT LIST). */
   const settledClients = async (expected: number) => {
     for (let i = 0; i < 50 && (await clientNames()) !== expected; i++) await sleep(20);
@@ -167,7 +161,7 @@ describe('Redis connections', () => {
   };
 
   it('closes the connection it created on app.close()', async () => {
-    const t = await createTestApp({ redis: { url: server.url } });
+    const t = await createTestApp({ redis: { url: own.server.url } });
     const res = await request(t.app.getHttpServer()).post('/auth/login').send({ username: 'alice', password: 'alice-password' });
     expect(res.status).toBe(200);
     expect(await clientNames()).toBe(1);
@@ -176,18 +170,18 @@ describe('Redis connections', () => {
   });
 
   it('accepts plain ioredis options (host, port) as well as a URL', async () => {
-    const t = await createTestApp({ redis: { host: server.host, port: server.port } });
+    const t = await createTestApp({ redis: { host: own.server.host, port: own.server.port } });
     try {
       const res = await request(t.app.getHttpServer()).post('/auth/login').send({ username: 'alice', password: 'alice-password' });
       expect(res.status).toBe(200);
-      expect(await admin.exists(`${t.prefix}${res.body.session.id}`)).toBe(1);
+      expect(await own.admin.exists(`${t.prefix}${res.body.session.id}`)).toBe(1);
     } finally {
       await t.close();
     }
   });
 
   it('never closes a client the app passed in', async () => {
-    const client = new Redis(server.url, { commandTimeout: 1000 });
+    const client = new Redis(own.server.url, { commandTimeout: 1000 });
     const t = await createTestApp({ redis: { client } });
     const res = await request(t.app.getHttpServer()).post('/auth/login').send({ username: 'alice', password: 'alice-password' });
     expect(res.status).toBe(200);
@@ -199,7 +193,7 @@ describe('Redis connections', () => {
 
   it('does not connect before the app initialises', async () => {
     const moduleRef = await Test.createTestingModule({
-      imports: [SessionModule.forRoot({ redis: { url: server.url }, keyPrefix: uniquePrefix('lazy') })],
+      imports: [SessionModule.forRoot({ redis: { url: own.server.url }, keyPrefix: uniquePrefix('lazy') })],
     }).compile();
     expect(await settledClients(0)).toBe(0);
     const app = moduleRef.createNestApplication({ logger: false });

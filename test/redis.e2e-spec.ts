@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import request from 'supertest';
 import { createTestApp, type TestApp } from './support/app.js';
 import { sessionCookie } from './support/http.js';
-import { sleep, spawnRedisServer, type SpawnedRedis } from './support/redis.js';
+import { sleep, spawnRedisServer, usePrivateRedis, type SpawnedRedis } from './support/redis.js';
 
 const alice = { username: 'alice', password: 'alice-password' };
 
@@ -18,54 +18,45 @@ async function commandCounts(admin: Redis): Promise<Record<string, number>> {
 }
 
 describe('Redis commands per request', () => {
-  let server: SpawnedRedis;
-  let admin: Redis;
-  beforeAll(async () => {
-    server = await spawnRedisServer();
-    admin = new Redis(server.url);
-  });
-  afterAll(async () => {
-    admin.disconnect();
-    await server.stop();
-  });
+  const own = usePrivateRedis();
 
   it.each([
     ['@UseGuards(SessionGuard)', false],
     ['a global guard plus @UseGuards (the guard runs twice)', true],
   ])('a guarded request sends exactly one command, GETEX, with %s', async (_label, globalGuard) => {
-    const t = await createTestApp({ redis: { url: server.url }, globalGuard });
+    const t = await createTestApp({ redis: { url: own.server.url }, globalGuard });
     try {
       const http = t.app.getHttpServer();
       const cookie = sessionCookie(await request(http).post('/auth/login').send(alice));
-      await admin.config('RESETSTAT');
+      await own.admin.config('RESETSTAT');
       for (let i = 0; i < 50; i++) expect((await request(http).get('/me').set('Cookie', cookie)).status).toBe(200);
-      expect(await commandCounts(admin)).toEqual({ getex: 50 });
+      expect(await commandCounts(own.admin)).toEqual({ getex: 50 });
     } finally {
       await t.close();
     }
   });
 
   it('a bad or expired token costs no command at all', async () => {
-    const t = await createTestApp({ redis: { url: server.url } });
+    const t = await createTestApp({ redis: { url: own.server.url } });
     try {
       const http = t.app.getHttpServer();
       await request(http).get('/me'); // connect
-      await admin.config('RESETSTAT');
+      await own.admin.config('RESETSTAT');
       const expired = `${'a'.repeat(43)}.${(Date.now() - 1000).toString(36)}`;
       for (const cookie of ['sid=garbage', `sid=${expired}`, 'sid=a; sid=b']) {
         expect((await request(http).get('/me').set('Cookie', cookie)).status).toBe(401);
       }
-      expect(await commandCounts(admin)).toEqual({});
+      expect(await commandCounts(own.admin)).toEqual({});
     } finally {
       await t.close();
     }
   });
 
   it('no KEYS or SCAN, whatever the routes do', async () => {
-    const t = await createTestApp({ redis: { url: server.url }, maxSessionsPerUser: 2 });
+    const t = await createTestApp({ redis: { url: own.server.url }, maxSessionsPerUser: 2 });
     try {
       const http = t.app.getHttpServer();
-      await admin.config('RESETSTAT');
+      await own.admin.config('RESETSTAT');
       const cookies = [];
       for (let i = 0; i < 4; i++) cookies.push(sessionCookie(await request(http).post('/auth/login').send(alice)));
       const current = cookies[3];
@@ -75,7 +66,7 @@ describe('Redis commands per request', () => {
       await request(http).get('/auth/session').set('Cookie', current);
       await request(http).post('/auth/logout-all').set('Cookie', current);
       await request(http).post('/auth/logout').set('Cookie', current);
-      const counts = await commandCounts(admin);
+      const counts = await commandCounts(own.admin);
       expect(Object.keys(counts).length).toBeGreaterThan(3);
       expect(counts.keys).toBeUndefined();
       expect(counts.scan).toBeUndefined();

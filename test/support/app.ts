@@ -11,7 +11,8 @@ import {
   type SessionUser,
 } from '../../src/index.js';
 import { UseGuards } from '@nestjs/common';
-import { testRedisUrl, uniquePrefix } from './redis.js';
+import type { Redis } from 'ioredis';
+import { assertionClient, testRedisUrl, uniquePrefix } from './redis.js';
 
 /** Test users: plain passwords are fine here (the demo app shows argon2id). */
 export const USERS: Record<string, { password: string; user: SessionUser }> = {
@@ -60,6 +61,8 @@ export class GuardedController {
 export interface TestApp {
   app: INestApplication;
   prefix: string;
+  /** A separate client on the same Redis, for assertions on what the module wrote. */
+  redis: Redis;
   close(): Promise<void>;
 }
 
@@ -85,5 +88,20 @@ export async function createTestApp(
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
   const app = moduleRef.createNestApplication({ logger: false });
   await app.listen(0, '127.0.0.1');
-  return { app, prefix, close: () => app.close() };
+  const redis = assertionClient(redisUrlOf(options.redis));
+  return {
+    app,
+    prefix,
+    redis,
+    async close() {
+      await app.close();
+      redis.disconnect();
+    },
+  };
+}
+
+function redisUrlOf(redis: SessionModuleAllOptions['redis'] | undefined): string {
+  if (redis && 'url' in redis) return redis.url;
+  if (redis && 'host' in redis && redis.host) return `redis://${redis.host}:${redis.port ?? 6379}`;
+  return testRedisUrl();
 }

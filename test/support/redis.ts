@@ -1,7 +1,27 @@
 import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll } from '@jest/globals';
 import { Redis } from 'ioredis';
+import { spawnRedisServer, type SpawnedRedis, type SpawnRedisOptions } from '../../src/testing/redis-server.js';
 
-export { spawnRedisServer, type SpawnedRedis } from '../../src/testing/redis-server.js';
+export { spawnRedisServer, type SpawnedRedis };
+
+/**
+ * A private redis-server for the enclosing describe block, for tests that read its
+ * global stats or stop, pause or kill it: started in beforeAll, stopped (by PID) in afterAll.
+ * The returned object is filled in once beforeAll has run.
+ */
+export function usePrivateRedis(options?: SpawnRedisOptions): { server: SpawnedRedis; admin: Redis } {
+  const handle = {} as { server: SpawnedRedis; admin: Redis };
+  beforeAll(async () => {
+    handle.server = await spawnRedisServer(options);
+    handle.admin = assertionClient(handle.server.url);
+  });
+  afterAll(async () => {
+    handle.admin?.disconnect();
+    await handle.server?.stop();
+  });
+  return handle;
+}
 
 /** The Redis the global setup provided (REDIS_URL, testcontainers, or a spawned redis-server). */
 export function testRedisUrl(): string {
@@ -15,9 +35,12 @@ export function uniquePrefix(name: string): string {
   return `t:${name}:${randomBytes(4).toString('hex')}:`;
 }
 
+/** CLIENT LIST name of the tests' own connections, so tests can count the module's. */
+export const TEST_CLIENT_NAME = 'nrs-test';
+
 /** A plain client for assertions on what the module wrote. */
 export function assertionClient(url = testRedisUrl()): Redis {
-  return new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1 });
+  return new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1, connectionName: TEST_CLIENT_NAME });
 }
 
 /** Every key under a prefix (SCAN is fine in tests; the module never uses it). */
