@@ -8,15 +8,17 @@ export interface ServiceHarness {
   app: INestApplication;
   service: SessionService;
   redis: Redis;
+  /** The key prefix in use ('session:' when the test asked for the default). */
   prefix: string;
   close(): Promise<void>;
 }
 
 /** SessionService on a real Redis, without HTTP: for integration tests of the store and scripts. */
 export async function createServiceHarness(options: Partial<SessionModuleAllOptions> = {}): Promise<ServiceHarness> {
-  const prefix = options.keyPrefix ?? uniquePrefix('int');
+  // `keyPrefix: undefined` asks for the module's default prefix.
+  const prefix = 'keyPrefix' in options ? options.keyPrefix : uniquePrefix('int');
   const moduleRef = await Test.createTestingModule({
-    imports: [SessionModule.forRoot({ redis: { url: testRedisUrl() }, controller: false, ...options, keyPrefix: prefix })],
+    imports: [SessionModule.forRoot({ redis: { url: testRedisUrl() }, controller: false, ...options, ...(prefix !== undefined && { keyPrefix: prefix }) })],
   }).compile();
   const app = moduleRef.createNestApplication({ logger: false });
   await app.init();
@@ -25,7 +27,7 @@ export async function createServiceHarness(options: Partial<SessionModuleAllOpti
     app,
     service: app.get(SessionService),
     redis,
-    prefix,
+    prefix: prefix ?? 'session:',
     async close() {
       await app.close();
       redis.disconnect();
