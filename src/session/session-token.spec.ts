@@ -151,7 +151,7 @@ describe('tokenDeadline', () => {
 });
 
 describe('sessionIdOf', () => {
-  it('is 22 base64url characters (128 bits)', () => {
+  it('is 22 base64url characters (132 bits)', () => {
     for (let i = 0; i < 100; i++) {
       const id = sessionIdOf(generateToken(DEADLINE));
       expect(id).toMatch(SESSION_ID_SHAPE);

@@ -54,6 +54,8 @@ export class SessionRedis implements OnModuleInit, OnApplicationShutdown {
   private owned = false;
   /** Set in `onModuleInit`; every store method goes through it. */
   client!: SessionRedisClient;
+  /** True for a Redis Cluster: two keys may live on two nodes, with no order between them. */
+  isCluster = false;
 
   constructor(@Inject(SESSION_CONFIG) private readonly config: ResolvedSessionOptions) {}
 
@@ -63,6 +65,7 @@ export class SessionRedis implements OnModuleInit, OnApplicationShutdown {
     client.defineCommand('nrsIndexAdd', { numberOfKeys: 1, lua: script('index-add-1') });
     client.defineCommand('nrsIndexClear', { numberOfKeys: 1, lua: script('index-clear-1') });
     this.client = client as SessionRedisClient;
+    this.isCluster = client instanceof Cluster || (client as { isCluster?: boolean }).isCluster === true;
     if (this.owned) {
       // Connect now, in the background: a Redis that is down at boot gives 503s
       // until it is back, rather than an app that will not start.

@@ -81,13 +81,18 @@ export class SessionStore {
     replacesId = '',
   ): Promise<void> {
     const client = this.redis.client;
+    const indexKey = this.indexKey(userId);
+    const max = this.config.maxSessionsPerUser;
     try {
-      const written = await client.set(this.prefix + id, value, 'PX', pxMs, 'NX');
+      const write = client.set(this.prefix + id, value, 'PX', pxMs, 'NX');
+      // On one connection Redis runs commands in the order sent, so both can go in one
+      // round-trip; a Cluster may route them to two nodes, so there the key goes first.
+      if (this.redis.isCluster) await write;
+      const [written, members] = await Promise.all([
+        write,
+        client.nrsIndexAdd(indexKey, now, id, absoluteExpiresAt, replacesId, max),
+      ]);
       if (written !== 'OK') throw new Error('session id collision'); // 2^-128: a broken RNG
-      const indexKey = this.indexKey(userId);
-      const members = await client.nrsIndexAdd(
-        indexKey, now, id, absoluteExpiresAt, replacesId, this.config.maxSessionsPerUser,
-      );
       if (members.length > 0) await this.evictOldest(indexKey, id, members);
     } catch (err) {
       throw this.unavailable(err);
