@@ -54,11 +54,15 @@ export function toStoredSession(
       `SessionUser.id must be a non-empty string (≤ ${MAX_ID_LENGTH} chars) or a safe integer (got ${typeof id})`,
     );
   }
-  const extra: Record<string, unknown> = {};
+  // Most users carry only id/username/role: skip the deep copy when there is nothing else.
+  let data: Record<string, unknown> | undefined;
   for (const key of Object.keys(user)) {
-    if (key !== 'id' && key !== 'username' && key !== 'role') extra[key] = user[key];
+    if (key !== 'id' && key !== 'username' && key !== 'role') (data ??= {})[key] = user[key];
   }
-  const data = cleanData(extra, 0) as Record<string, unknown>;
+  if (data !== undefined) {
+    data = cleanData(data, 0) as Record<string, unknown>;
+    if (Object.keys(data).length === 0) data = undefined;
+  }
   const ip = context?.ip;
   const userAgent = context?.userAgent;
   return {
@@ -69,7 +73,7 @@ export function toStoredSession(
     absoluteExpiresAt,
     ip: typeof ip === 'string' && ip.length > 0 ? ip.slice(0, MAX_IP_LENGTH) : null,
     userAgent: typeof userAgent === 'string' && userAgent.length > 0 ? userAgent.slice(0, MAX_USER_AGENT_LENGTH) : null,
-    data: Object.keys(data).length > 0 ? data : undefined,
+    data,
   };
 }
 
