@@ -89,6 +89,7 @@ export async function createTestApp(
   const app = moduleRef.createNestApplication({ logger: false });
   await app.listen(0, '127.0.0.1');
   const redis = assertionClient(redisUrlOf(options.redis));
+  await redis.ping(); // connected before the test starts counting commands
   return {
     app,
     prefix,

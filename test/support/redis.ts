@@ -15,6 +15,7 @@ export function usePrivateRedis(options?: SpawnRedisOptions): { server: SpawnedR
   beforeAll(async () => {
     handle.server = await spawnRedisServer(options);
     handle.admin = assertionClient(handle.server.url);
+    await handle.admin.ping();
   });
   afterAll(async () => {
     handle.admin?.disconnect();

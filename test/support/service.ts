@@ -23,6 +23,7 @@ export async function createServiceHarness(options: Partial<SessionModuleAllOpti
   const app = moduleRef.createNestApplication({ logger: false });
   await app.init();
   const redis = assertionClient();
+  await redis.ping();
   return {
     app,
     service: app.get(SessionService),
