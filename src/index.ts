@@ -10,6 +10,14 @@ export { CurrentSession } from './session/decorators/current-session.decorator.j
 export { SessionStoreUnavailableException } from './session/session.errors.js';
 export { SessionOptionsError } from './session/session-options.js';
 export { SESSION_REQUEST_KEY } from './session/session.constants.js';
+export {
+  SessionEvent,
+  type SessionCreatedEvent,
+  type SessionDestroyedEvent,
+  type SessionRevokedEvent,
+  type SessionRotatedEvent,
+  type SessionExpiredEvent,
+} from './session/session.events.js';
 export type {
   SessionModuleOptions,
   SessionModuleExtras,

@@ -316,7 +316,27 @@ describe('resolveSessionOptions', () => {
       transport: 'cookie',
       validateCredentials: undefined,
       maxSessionsPerUser: 0,
+      durability: 'none',
+      replicas: 1,
+      replicationTimeoutMs: 250,
+      expiredEvents: false,
     });
+  });
+
+  it('resolves durability and replication', () => {
+    const resolved = resolveSessionOptions({ redis, durability: 'replicated', replication: { replicas: 2, timeoutMs: 100 } });
+    expect(resolved).toMatchObject({ problems: [], durability: 'replicated', replicas: 2, replicationTimeoutMs: 100 });
+  });
+
+  it.each([
+    [{ durability: 'sync' }, /`durability` must be 'none' or 'replicated'/],
+    [{ durability: 'replicated', replication: { replicas: 0 } }, /`replication.replicas`/],
+    [{ durability: 'replicated', replication: { timeoutMs: 60_000 } }, /`replication.timeoutMs`/],
+    [{ durability: 'replicated', replication: { wait: 1 } }, /unknown option `replication.wait`/],
+    [{ replication: { replicas: 1 } }, /only applies with `durability: 'replicated'`/],
+    [{ expiredEvents: 'yes' }, /`expiredEvents` must be true or false/],
+  ])('reports bad durability and event options: %j', (extra, message) => {
+    expect(validateSessionOptions({ redis, ...extra }).join('\n')).toMatch(message);
   });
 
   it('fills in cookie defaults around the keys that are given', () => {

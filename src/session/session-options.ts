@@ -82,6 +82,25 @@ export interface SessionModuleOptions {
   validateCredentials?: ValidateCredentials;
   /** On a login past this many live sessions, the user's oldest sessions are revoked. Default unlimited. */
   maxSessionsPerUser?: number;
+  /**
+   * `'none'` (default): a write is acknowledged once the Redis master has it, so a
+   * failover can lose the last moments of writes (a fresh login, or a logout, revert).
+   * `'replicated'`: login, logout, revoke, revokeAll and rotate wait (`WAIT`) until
+   * `replication.replicas` replicas have the write, and answer 503 if they do not within
+   * `replication.timeoutMs`. They go through a connection of their own, so guarded
+   * requests never queue behind a `WAIT`.
+   */
+  durability?: 'none' | 'replicated';
+  /** With `durability: 'replicated'`: replicas that must acknowledge (default 1) and how long to wait, in ms (default 250). */
+  replication?: { replicas?: number; timeoutMs?: number };
+  /**
+   * Emit `session.expired` when Redis expires a session key (keyspace notifications: the
+   * server needs `notify-keyspace-events` with `E` and `x`, e.g. `Ex`). Needs
+   * `@nestjs/event-emitter`. Notifications are fire-and-forget (lost while disconnected,
+   * node-local on a Cluster): use them for metrics and audit, never for correctness.
+   * Default `false`.
+   */
+  expiredEvents?: boolean;
 }
 
 /** Options that shape the module itself; `forRootAsync` takes them next to `useFactory`. */
@@ -112,6 +131,10 @@ export interface ResolvedSessionOptions {
   readonly validateCredentials: ValidateCredentials | undefined;
   /** 0 = unlimited. */
   readonly maxSessionsPerUser: number;
+  readonly durability: 'none' | 'replicated';
+  readonly replicas: number;
+  readonly replicationTimeoutMs: number;
+  readonly expiredEvents: boolean;
 }
 
 export const SESSION_DEFAULTS = {
@@ -124,7 +147,7 @@ export const SESSION_DEFAULTS = {
 
 const KNOWN_OPTIONS = new Set([
   'redis', 'keyPrefix', 'ttl', 'absoluteTtl', 'cookie', 'transport', 'validateCredentials',
-  'maxSessionsPerUser', 'controller', 'globalGuard', 'isGlobal',
+  'maxSessionsPerUser', 'durability', 'replication', 'expiredEvents', 'controller', 'globalGuard', 'isGlobal',
 ]);
 const KNOWN_COOKIE_OPTIONS = new Set(['name', 'secure', 'sameSite', 'path', 'domain', 'persistent']);
 // RFC 6265 cookie-name: an RFC 7230 token.
@@ -228,7 +251,30 @@ export function validateSessionOptions(raw: unknown): string[] {
   ) {
     problems.push(`\`maxSessionsPerUser\` must be a whole number ≥ 1, or left out for no limit (got ${show(raw.maxSessionsPerUser)}).`);
   }
-  for (const flag of ['controller', 'globalGuard', 'isGlobal'] as const) {
+  if (raw.durability !== undefined && raw.durability !== 'none' && raw.durability !== 'replicated') {
+    problems.push(`\`durability\` must be 'none' or 'replicated' (got ${show(raw.durability)}).`);
+  }
+  if (raw.replication !== undefined) {
+    const replication = raw.replication;
+    if (!isObject(replication)) {
+      problems.push(`\`replication\` must be an object like { replicas: 1, timeoutMs: 250 } (got ${show(replication)}).`);
+    } else {
+      for (const key of Object.keys(replication)) {
+        if (key !== 'replicas' && key !== 'timeoutMs') problems.push(`unknown option \`replication.${key}\`.`);
+      }
+      const { replicas, timeoutMs } = replication;
+      if (replicas !== undefined && (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 1)) {
+        problems.push(`\`replication.replicas\` must be a whole number ≥ 1 (got ${show(replicas)}).`);
+      }
+      if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 10_000)) {
+        problems.push(`\`replication.timeoutMs\` must be a whole number of milliseconds from 1 to 10000 (got ${show(timeoutMs)}).`);
+      }
+      if (raw.durability !== 'replicated') {
+        problems.push("`replication` only applies with `durability: 'replicated'`: set it, or remove `replication`.");
+      }
+    }
+  }
+  for (const flag of ['controller', 'globalGuard', 'isGlobal', 'expiredEvents'] as const) {
     if (raw[flag] !== undefined && typeof raw[flag] !== 'boolean') {
       problems.push(`\`${flag}\` must be true or false (got ${show(raw[flag])}).`);
     }
@@ -297,6 +343,10 @@ export function resolveSessionOptions(raw: unknown): ResolvedSessionOptions {
     transport: options.transport ?? SESSION_DEFAULTS.transport,
     validateCredentials: typeof options.validateCredentials === 'function' ? options.validateCredentials : undefined,
     maxSessionsPerUser: positive(options.maxSessionsPerUser, 0),
+    durability: options.durability === 'replicated' ? 'replicated' : 'none',
+    replicas: positive(options.replication?.replicas, 1),
+    replicationTimeoutMs: positive(options.replication?.timeoutMs, 250),
+    expiredEvents: options.expiredEvents === true,
   };
 }
 

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { SESSION_CONFIG } from './session.constants.js';
 import { SessionConfigurableModule, SESSION_MODULE_OPTIONS } from './session.module-definition.js';
 import { resolveSessionOptions } from './session-options.js';
+import { SessionEvents } from './session.events.js';
 import { SessionGuard } from './session.guard.js';
 import { SessionRedis } from './session.redis.js';
 import { SessionService } from './session.service.js';
@@ -21,6 +22,7 @@ import { SessionTransport } from './session.transport.js';
   providers: [
     { provide: SESSION_CONFIG, inject: [SESSION_MODULE_OPTIONS], useFactory: resolveSessionOptions },
     SessionRedis,
+    SessionEvents,
     SessionStore,
     SessionService,
     SessionTransport,

@@ -27,6 +27,21 @@ export type SessionRedisClient = (Redis | Cluster) & SessionScripts;
 
 const script = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
 
+function defineScripts(client: Redis | Cluster): void {
+  client.defineCommand('nrsIndexAdd', { numberOfKeys: 1, lua: script('index-add-1') });
+  client.defineCommand('nrsIndexClear', { numberOfKeys: 1, lua: script('index-clear-1') });
+}
+
+/** QUIT, or a hard disconnect if Redis does not answer within 2 s. */
+async function close(client: Redis | Cluster): Promise<void> {
+  const quit = client.quit().then(
+    () => undefined,
+    () => undefined,
+  );
+  await Promise.race([quit, new Promise<void>((resolve) => setTimeout(resolve, 2000).unref())]);
+  client.disconnect();
+}
+
 /**
  * Defaults for connections the module creates: fail fast (503) instead of queueing.
  * Auto-pipelining keeps one batch in flight per node and sends the next when it
@@ -54,18 +69,36 @@ export class SessionRedis implements OnModuleInit, OnApplicationShutdown {
   private owned = false;
   /** Set in `onModuleInit`; every store method goes through it. */
   client!: SessionRedisClient;
+  /**
+   * The connection for the writes that matter for security (login, logout, revoke,
+   * rotate). The same as `client`, except with `durability: 'replicated'`, where it is a
+   * connection of its own: `WAIT` blocks the connection it runs on.
+   */
+  writer!: SessionRedisClient;
   /** True for a Redis Cluster: two keys may live on two nodes, with no order between them. */
   isCluster = false;
+  private ownsWriter = false;
 
   constructor(@Inject(SESSION_CONFIG) private readonly config: ResolvedSessionOptions) {}
 
   onModuleInit(): void {
     if (this.config.problems.length > 0) throw new SessionOptionsError(this.config.problems);
     const client = this.createOrAdopt();
-    client.defineCommand('nrsIndexAdd', { numberOfKeys: 1, lua: script('index-add-1') });
-    client.defineCommand('nrsIndexClear', { numberOfKeys: 1, lua: script('index-clear-1') });
+    defineScripts(client);
     this.client = client as SessionRedisClient;
+    this.writer = this.client;
     this.isCluster = client instanceof Cluster || (client as { isCluster?: boolean }).isCluster === true;
+    if (this.config.durability === 'replicated') {
+      // The WAIT timeout must end before the command timeout does.
+      const commandTimeout = Math.max(1000, this.config.replicationTimeoutMs + 500);
+      const writer = client instanceof Cluster
+        ? client.duplicate(undefined, { redisOptions: { ...client.options.redisOptions, commandTimeout } })
+        : (client as Redis).duplicate({ commandTimeout });
+      writer.on('error', (err: Error) => this.logError(err));
+      defineScripts(writer);
+      this.writer = writer as SessionRedisClient;
+      this.ownsWriter = true;
+    }
     if (this.owned) {
       // Connect now, in the background: a Redis that is down at boot gives 503s
       // until it is back, rather than an app that will not start.
@@ -78,16 +111,34 @@ export class SessionRedis implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
+  /**
+   * With `durability: 'replicated'`, resolves once `replicas` replicas hold every write
+   * sent so far on the writer connection (on a Cluster: on every master's connection);
+   * rejects if they do not within the timeout. Does nothing otherwise.
+   */
+  async replicated(): Promise<void> {
+    if (this.config.durability !== 'replicated') return;
+    const { replicas, replicationTimeoutMs } = this.config;
+    const nodes = this.isCluster ? (this.writer as Cluster).nodes('master') : [this.writer as Redis];
+    const acknowledged = await Promise.all(nodes.map((node) => node.wait(replicas, replicationTimeoutMs)));
+    const short = acknowledged.filter((count) => count < replicas).length;
+    if (short > 0) {
+      throw new Error(`WAIT: fewer than ${replicas} replica(s) acknowledged within ${replicationTimeoutMs} ms`);
+    }
+  }
+
   async onApplicationShutdown(): Promise<void> {
-    if (!this.owned || !this.client) return;
-    const client = this.client;
-    const closed = client.quit().then(
-      () => undefined,
-      () => undefined,
-    );
-    const timeout = new Promise<void>((resolve) => setTimeout(resolve, 2000).unref());
-    await Promise.race([closed, timeout]);
-    client.disconnect();
+    const closing: Promise<void>[] = [];
+    if (this.ownsWriter && this.writer) closing.push(close(this.writer));
+    if (this.owned && this.client) closing.push(close(this.client));
+    await Promise.all(closing);
+  }
+
+  private logError(err: Error): void {
+    const now = Date.now();
+    if (now - this.lastErrorLog < 5000) return;
+    this.lastErrorLog = now;
+    this.logger.warn(`Redis: ${err.message}`);
   }
 
   private createOrAdopt(): Redis | Cluster {
@@ -110,12 +161,7 @@ export class SessionRedis implements OnModuleInit, OnApplicationShutdown {
       client = new Redis({ ...CLIENT_DEFAULTS, ...(redis as RedisOptions) });
     }
     // Without a listener ioredis reports "Unhandled error event"; log at most every 5 s.
-    client.on('error', (err: Error) => {
-      const now = Date.now();
-      if (now - this.lastErrorLog < 5000) return;
-      this.lastErrorLog = now;
-      this.logger.warn(`Redis: ${err.message}`);
-    });
+    client.on('error', (err: Error) => this.logError(err));
     return client;
   }
 }

@@ -1,6 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { decodeSession, encodeSession, type StoredSession } from './session.codec.js';
 import { SESSION_CONFIG } from './session.constants.js';
+import {
+  SessionEvent,
+  SessionEvents,
+  type SessionCreatedEvent,
+  type SessionDestroyedEvent,
+  type SessionRevokedEvent,
+  type SessionRotatedEvent,
+} from './session.events.js';
 import type { ResolvedSessionOptions } from './session-options.js';
 import { SessionStore, type StoredEntry } from './session.store.js';
 import { generateToken, isSessionId, sessionIdOf, tokenDeadline } from './session-token.js';
@@ -27,6 +35,7 @@ export class SessionService {
 
   constructor(
     private readonly store: SessionStore,
+    private readonly events: SessionEvents,
     @Inject(SESSION_CONFIG) config: ResolvedSessionOptions,
   ) {
     this.ttlMs = config.ttlMs;
@@ -41,8 +50,11 @@ export class SessionService {
     const token = generateToken(absoluteExpiresAt);
     const id = sessionIdOf(token);
     const pxMs = Math.min(this.ttlMs, this.absoluteTtlMs);
-    await this.store.insert(id, encodeSession(stored), pxMs, stored.userId, absoluteExpiresAt, now);
-    return { token, session: toSession(id, stored, now, now + pxMs) };
+    const evicted = await this.store.insert(id, encodeSession(stored), pxMs, stored.userId, absoluteExpiresAt, now);
+    const session = toSession(id, stored, now, now + pxMs);
+    this.events.emit(SessionEvent.Created, { session } satisfies SessionCreatedEvent);
+    this.emitRevoked(evicted, stored.userId, 'max-sessions');
+    return { token, session };
   }
 
   /** The session a token names, without sliding it; null if the token is bad, expired or revoked. */
@@ -79,10 +91,9 @@ export class SessionService {
   async destroy(token: string): Promise<boolean> {
     if (tokenDeadline(token) < 0) return false;
     const id = sessionIdOf(token);
-    const value = await this.store.take(id);
-    if (value === null) return false;
-    const stored = decodeSession(value);
-    if (stored) await this.store.unindex(stored.userId, id);
+    const stored = await this.store.destroy(id);
+    if (!stored) return false;
+    this.events.emit(SessionEvent.Destroyed, { sessionId: id, userId: stored.userId } satisfies SessionDestroyedEvent);
     return true;
   }
 
@@ -107,13 +118,17 @@ export class SessionService {
   /** Revokes one of the user's sessions by public id. False if it is not one of the user's live sessions. */
   async revoke(userId: string | number, sessionId: string): Promise<boolean> {
     if (!isSessionId(sessionId)) return false;
-    return this.store.revoke(userId, sessionId);
+    const revoked = await this.store.revoke(userId, sessionId);
+    if (revoked) this.emitRevoked([sessionId], userId, 'revoke');
+    return revoked;
   }
 
   /** Revokes every session of the user ("log out everywhere"), but `options.except`. Returns how many. */
   async revokeAll(userId: string | number, options?: RevokeAllOptions): Promise<number> {
     const except = options?.except !== undefined && isSessionId(options.except) ? options.except : '';
-    return this.store.revokeAll(userId, except);
+    const { ids, deleted } = await this.store.revokeAll(userId, except);
+    this.emitRevoked(ids, userId, 'revoke-all');
+    return deleted;
   }
 
   /**
@@ -132,8 +147,16 @@ export class SessionService {
     const pxMs = Math.min(this.ttlMs, deadline - now);
     const nextToken = generateToken(deadline);
     const id = sessionIdOf(nextToken);
-    await this.store.insert(id, value, pxMs, stored.userId, deadline, now, oldId);
+    const evicted = await this.store.insert(id, value, pxMs, stored.userId, deadline, now, oldId);
+    this.events.emit(SessionEvent.Rotated, { sessionId: id, previousSessionId: oldId, userId: stored.userId } satisfies SessionRotatedEvent);
+    this.emitRevoked(evicted, stored.userId, 'max-sessions');
     return { token: nextToken, session: toSession(id, stored, now, now + pxMs) };
+  }
+
+  private emitRevoked(ids: string[], userId: string | number, reason: SessionRevokedEvent['reason']): void {
+    for (const sessionId of ids) {
+      this.events.emit(SessionEvent.Revoked, { sessionId, userId, reason } satisfies SessionRevokedEvent);
+    }
   }
 
   /**

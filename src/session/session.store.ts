@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { decodeSession, type StoredSession } from './session.codec.js';
 import { SESSION_CONFIG } from './session.constants.js';
 import { SessionStoreUnavailableException } from './session.errors.js';
 import type { ResolvedSessionOptions } from './session-options.js';
@@ -70,6 +71,7 @@ export class SessionStore {
    * index step ends nobody holds the token, so nothing usable is ever unlisted, and
    * every id in the index has had its key written, so a missing key means a dead session.
    * `replacesId` is removed from the index in the same step (rotate).
+   * Returns the ids of sessions evicted past the cap.
    */
   async insert(
     id: string,
@@ -79,31 +81,33 @@ export class SessionStore {
     absoluteExpiresAt: number,
     now: number,
     replacesId = '',
-  ): Promise<void> {
-    const client = this.redis.client;
+  ): Promise<string[]> {
+    const writer = this.redis.writer;
     const indexKey = this.indexKey(userId);
     const max = this.config.maxSessionsPerUser;
     try {
-      const write = client.set(this.prefix + id, value, 'PX', pxMs, 'NX');
+      const write = writer.set(this.prefix + id, value, 'PX', pxMs, 'NX');
       // On one connection Redis runs commands in the order sent, so both can go in one
       // round-trip; a Cluster may route them to two nodes, so there the key goes first.
       if (this.redis.isCluster) await write;
       const [written, members] = await Promise.all([
         write,
-        client.nrsIndexAdd(indexKey, now, id, absoluteExpiresAt, replacesId, max),
+        writer.nrsIndexAdd(indexKey, now, id, absoluteExpiresAt, replacesId, max),
       ]);
       if (written !== 'OK') throw new Error('session id collision'); // 2^-128: a broken RNG
-      if (members.length > 0) await this.evictOldest(indexKey, id, members);
+      const evicted = members.length > 0 ? await this.evictOldest(indexKey, id, members) : [];
+      await this.redis.replicated();
+      return evicted;
     } catch (err) {
       throw this.unavailable(err);
     }
   }
 
-  private async evictOldest(indexKey: string, newId: string, members: string[]): Promise<void> {
-    const client = this.redis.client;
+  private async evictOldest(indexKey: string, newId: string, members: string[]): Promise<string[]> {
+    const writer = this.redis.writer;
     const others: string[] = [];
     for (let i = 0; i < members.length; i += 2) if (members[i] !== newId) others.push(members[i]);
-    const alive = await Promise.all(others.map((other) => client.exists(this.prefix + other)));
+    const alive = await Promise.all(others.map((other) => writer.exists(this.prefix + other)));
     const live = others.filter((_, i) => alive[i] === 1);
     const dead = others.filter((_, i) => alive[i] !== 1);
     // Members come oldest first; the new session always stays.
@@ -111,19 +115,32 @@ export class SessionStore {
     const evicted = live.slice(0, excess);
     const stale = [...dead, ...evicted];
     await Promise.all([
-      stale.length > 0 ? client.zrem(indexKey, ...stale) : null,
-      ...evicted.map((other) => client.del(this.prefix + other)),
+      stale.length > 0 ? writer.zrem(indexKey, ...stale) : null,
+      ...evicted.map((other) => writer.del(this.prefix + other)),
     ]);
+    return evicted;
   }
 
-  /** Deletes a session and returns what it held (`GETDEL`), or null if it was gone. */
+  /**
+   * Deletes a session and returns what it held (`GETDEL`), or null if it was gone.
+   * Leaves the index and replication to the caller (rotate's insert does both).
+   */
   take(id: string): Promise<string | null> {
-    return this.redis.client.getdel(this.prefix + id).catch(this.unavailable);
+    return this.redis.writer.getdel(this.prefix + id).catch(this.unavailable);
   }
 
-  /** Removes one id from a user's index. */
-  async unindex(userId: string | number, id: string): Promise<void> {
-    await this.redis.client.zrem(this.indexKey(userId), id).catch(this.unavailable);
+  /** Ends a session: deletes the key (`GETDEL`), then its index entry. Returns what it held. */
+  async destroy(id: string): Promise<StoredSession | null> {
+    const writer = this.redis.writer;
+    try {
+      const value = await writer.getdel(this.prefix + id);
+      const stored = value === null ? null : decodeSession(value);
+      if (stored) await writer.zrem(this.indexKey(stored.userId), id);
+      await this.redis.replicated();
+      return stored;
+    } catch (err) {
+      throw this.unavailable(err);
+    }
   }
 
   /** The ids in a user's index (pruned of those past their absolute deadline), oldest first. */
@@ -164,22 +181,28 @@ export class SessionStore {
    * not in this user's index is never touched. True if a live session was deleted.
    */
   async revoke(userId: string | number, id: string): Promise<boolean> {
-    const client = this.redis.client;
+    const writer = this.redis.writer;
     try {
-      const removed = await client.zrem(this.indexKey(userId), id);
+      const removed = await writer.zrem(this.indexKey(userId), id);
       if (removed !== 1) return false;
-      return (await client.del(this.prefix + id)) === 1;
+      const deleted = (await writer.del(this.prefix + id)) === 1;
+      await this.redis.replicated();
+      return deleted;
     } catch (err) {
       throw this.unavailable(err);
     }
   }
 
-  /** Revokes every session of a user but `exceptId`; returns how many live ones were deleted. */
-  async revokeAll(userId: string | number, exceptId = ''): Promise<number> {
-    const client = this.redis.client;
+  /**
+   * Revokes every session of a user but `exceptId`. Returns the ids taken out of the
+   * index and how many of them were live sessions.
+   */
+  async revokeAll(userId: string | number, exceptId = ''): Promise<{ ids: string[]; deleted: number }> {
     try {
-      const ids = await client.nrsIndexClear(this.indexKey(userId), exceptId);
-      return await this.deleteSessions(ids);
+      const ids = await this.redis.writer.nrsIndexClear(this.indexKey(userId), exceptId);
+      const deleted = await this.deleteSessions(ids);
+      await this.redis.replicated();
+      return { ids, deleted };
     } catch (err) {
       throw this.unavailable(err);
     }
@@ -191,7 +214,7 @@ export class SessionStore {
    * key on a Cluster, where a multi-key DEL must stay within one hash slot.
    */
   private async deleteSessions(ids: string[]): Promise<number> {
-    const client = this.redis.client;
+    const client = this.redis.writer;
     const keys = ids.map((id) => this.prefix + id);
     const batches: Promise<number>[] = [];
     if (this.redis.isCluster) {
