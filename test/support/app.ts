@@ -1,4 +1,4 @@
-import { Controller, Get, Module, type DynamicModule, type INestApplication } from '@nestjs/common';
+import { Controller, Get, Module, type DynamicModule, type INestApplication, type Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import {
   CurrentSession,
@@ -69,7 +69,7 @@ export interface TestApp {
 /** A Nest app with SessionModule on a real Redis, listening on a real port. */
 export async function createTestApp(
   options: Partial<SessionModuleAllOptions> = {},
-  extraImports: DynamicModule[] = [],
+  extraImports: Array<Type | DynamicModule> = [],
 ): Promise<TestApp> {
   const prefix = options.keyPrefix ?? uniquePrefix('e2e');
   @Module({
