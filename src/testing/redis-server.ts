@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,18 +30,103 @@ export interface SpawnRedisOptions {
   binary?: string;
   /** Milliseconds to wait for "Ready to accept connections"; default 10000. */
   readyTimeoutMs?: number;
+  /**
+   * Contents of a config file, written to `<dir>/redis.conf` and passed as the first
+   * argument (before the `--options`): Sentinel refuses to start without one and
+   * rewrites it with what it learns.
+   */
+  config?: string;
+  /** The log line that means "ready"; default `/ready to accept connections/i`. */
+  readyPattern?: RegExp;
 }
 
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
+let watchdog: ChildProcess | undefined;
+
+/**
+ * The watchdog: a small detached `node` process reading "+pid"/"-pid" lines on its
+ * stdin. When that pipe closes (this process exited, crashed, or was SIGKILLed) it
+ * SIGKILLs every pid still listed, unless the pid now belongs to another process
+ * (start time changed). This is what cleans up inside Jest, whose sandbox gives test
+ * files a copy of `process` on which 'exit' listeners never fire.
+ */
+const WATCHDOG = `
+const fs = require('fs');
+const started = new Map();
+const startTime = (pid) => {
+  try { return fs.readFileSync('/proc/' + pid + '/stat', 'utf8').split(') ').pop().split(' ')[19]; }
+  catch { return fs.existsSync('/proc/self/stat') ? null : 'unknown'; }
+};
+let buffer = '';
+process.stdin.on('data', (chunk) => {
+  buffer += chunk;
+  let newline;
+  while ((newline = buffer.indexOf('\\n')) >= 0) {
+    const line = buffer.slice(0, newline);
+    buffer = buffer.slice(newline + 1);
+    const pid = Number(line.slice(1));
+    if (!Number.isInteger(pid) || pid <= 0) continue;
+    if (line[0] === '+') started.set(pid, startTime(pid));
+    else started.delete(pid);
+  }
+});
+const reap = () => {
+  for (const [pid, time] of started) {
+    const now = startTime(pid);
+    if (now === null || (time !== 'unknown' && now !== time)) continue;
+    try { process.kill(pid, 'SIGKILL'); } catch {}
+  }
+  process.exit(0);
+};
+process.stdin.on('end', reap);
+process.stdin.on('close', reap);
+process.stdin.on('error', reap);
+`;
+
+function tellWatchdog(line: string): void {
+  if (!watchdog) {
+    try {
+      const proc = spawn(process.execPath, ['-e', WATCHDOG], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+      proc.on('error', () => undefined);
+      proc.stdin?.on('error', () => undefined);
+      // Neither the process nor its pipe may keep this process (or a Jest worker) alive.
+      proc.unref();
+      (proc.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+      watchdog = proc;
+    } catch {
+      return; // the exit hook still covers plain Node processes
+    }
+  }
+  watchdog.stdin?.write(`${line}\n`);
+}
 
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  // A crashed test run must not leave redis-servers behind.
+  // A crashed test run must not leave redis-servers behind. (In plain Node; inside a
+  // Jest test file this listener never runs, and the watchdog does the job.)
   process.once('exit', () => {
     for (const child of live) child.kill('SIGKILL');
   });
+}
+
+/**
+ * Puts a child process under the exit hook and the watchdog: it is SIGKILLed when this
+ * process exits or dies, however it dies, while the child still runs. Every process the
+ * test harness spawns (servers, sentinels, `redis-cli --cluster create`) goes through this.
+ */
+export function trackChild(child: ChildProcess): ChildProcess {
+  installExitHook();
+  const pid = child.pid;
+  if (pid === undefined || child.exitCode !== null || child.signalCode !== null) return child;
+  live.add(child);
+  tellWatchdog(`+${pid}`);
+  child.once('exit', () => {
+    live.delete(child);
+    tellWatchdog(`-${pid}`);
+  });
+  return child;
 }
 
 /**
@@ -61,7 +146,7 @@ export async function findFreePort(min = 20000, max = 32000): Promise<number> {
   throw new Error(`no free TCP port found between ${min} and ${max}`);
 }
 
-function waitForReady(child: ChildProcess, timeoutMs: number): Promise<void> {
+function waitForReady(child: ChildProcess, timeoutMs: number, pattern: RegExp): Promise<void> {
   return new Promise((resolve, reject) => {
     let output = '';
     const timer = setTimeout(() => {
@@ -70,7 +155,7 @@ function waitForReady(child: ChildProcess, timeoutMs: number): Promise<void> {
     }, timeoutMs);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      if (/ready to accept connections/i.test(output)) {
+      if (pattern.test(output)) {
         cleanup();
         resolve();
       }
@@ -107,8 +192,21 @@ export async function spawnRedisServer(options: SpawnRedisOptions = {}): Promise
   let port = options.port ?? (await findFreePort());
   let child: ChildProcess | undefined;
 
+  const waitExit = (proc: ChildProcess) =>
+    new Promise<void>((resolve) => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+      proc.once('exit', () => resolve());
+    });
+
+  let configPath: string | undefined;
+  if (options.config !== undefined) {
+    configPath = join(dir, 'redis.conf');
+    writeFileSync(configPath, options.config);
+  }
+
   const start = async (): Promise<void> => {
     const args = [
+      ...(configPath ? [configPath] : []),
       '--port', String(port),
       '--bind', host,
       '--dir', dir,
@@ -120,10 +218,18 @@ export async function spawnRedisServer(options: SpawnRedisOptions = {}): Promise
     ];
     const proc = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     proc.stderr?.resume();
-    live.add(proc);
-    proc.once('exit', () => live.delete(proc));
+    trackChild(proc);
     child = proc;
-    await waitForReady(proc, options.readyTimeoutMs ?? 10_000);
+    try {
+      await waitForReady(proc, options.readyTimeoutMs ?? 10_000, options.readyPattern ?? /ready to accept connections/i);
+    } catch (err) {
+      // Not ready in time (or exited): make sure it is gone before reporting.
+      if (proc.pid !== undefined) {
+        proc.kill('SIGKILL');
+        await waitExit(proc);
+      }
+      throw err;
+    }
   };
 
   for (let attempt = 0; ; attempt++) {
@@ -132,6 +238,9 @@ export async function spawnRedisServer(options: SpawnRedisOptions = {}): Promise
       break;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
+      if (ownsDir && !(options.port === undefined && attempt < 5 && /address already in use/i.test(message))) {
+        rmSync(dir, { recursive: true, force: true });
+      }
       // Another process took the port between the probe and the bind: try another.
       if (options.port === undefined && attempt < 5 && /address already in use/i.test(message)) {
         port = await findFreePort();
@@ -146,12 +255,6 @@ export async function spawnRedisServer(options: SpawnRedisOptions = {}): Promise
       throw err;
     }
   }
-
-  const waitExit = (proc: ChildProcess) =>
-    new Promise<void>((resolve) => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
-      proc.once('exit', () => resolve());
-    });
 
   return {
     host,
