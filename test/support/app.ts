@@ -66,16 +66,28 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+export interface TestAppSetup {
+  /**
+   * The assertion client (`TestApp.redis`): by default a new client on the URL or
+   * host in `options.redis` (else the suite's Redis); pass your own (the caller closes
+   * it, not `close()`), or `false` for none (Cluster or Sentinel setups, where the
+   * test asserts through its own clients; `redis` then throws on use).
+   */
+  assertionClient?: Redis | false;
+}
+
 /** A Nest app with SessionModule on a real Redis, listening on a real port. */
 export async function createTestApp(
   options: Partial<SessionModuleAllOptions> = {},
   extraImports: Array<Type | DynamicModule> = [],
+  setup: TestAppSetup = {},
 ): Promise<TestApp> {
   const prefix = options.keyPrefix ?? uniquePrefix('e2e');
   @Module({
     imports: [
       SessionModule.forRoot({
-        redis: { url: testRedisUrl() },
+        // Only read the suite's Redis when the test names none (topology tests have no global setup).
+        redis: options.redis ?? { url: testRedisUrl() },
         validateCredentials,
         ...options,
         keyPrefix: prefix,
@@ -88,17 +100,26 @@ export async function createTestApp(
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
   const app = moduleRef.createNestApplication({ logger: false });
   await app.listen(0, '127.0.0.1');
-  const redis = assertionClient(redisUrlOf(options.redis));
-  await redis.ping(); // connected before the test starts counting commands
+  const owned = setup.assertionClient === undefined;
+  const redis = setup.assertionClient === undefined ? assertionClient(redisUrlOf(options.redis)) : setup.assertionClient;
+  if (redis) await redis.ping(); // connected before the test starts counting commands
   return {
     app,
     prefix,
-    redis,
+    redis: redis || noAssertionClient(),
     async close() {
       await app.close();
-      redis.disconnect();
+      if (owned && redis) redis.disconnect();
     },
   };
+}
+
+function noAssertionClient(): Redis {
+  return new Proxy({} as Redis, {
+    get(_target, property) {
+      throw new Error(`this TestApp has no assertion client (createTestApp(..., { assertionClient: false })): redis.${String(property)}`);
+    },
+  });
 }
 
 function redisUrlOf(redis: SessionModuleAllOptions['redis'] | undefined): string {
