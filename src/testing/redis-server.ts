@@ -45,15 +45,19 @@ let exitHookInstalled = false;
 let watchdog: ChildProcess | undefined;
 
 /**
- * The watchdog: a small detached `node` process reading "+pid"/"-pid" lines on its
- * stdin. When that pipe closes (this process exited, crashed, or was SIGKILLed) it
- * SIGKILLs every pid still listed, unless the pid now belongs to another process
- * (start time changed). This is what cleans up inside Jest, whose sandbox gives test
- * files a copy of `process` on which 'exit' listeners never fire.
+ * The watchdog: a small detached `node` process reading "+pid [dir]"/"-pid" lines on
+ * its stdin. When that pipe closes (this process exited, crashed, or was SIGKILLed) it
+ * SIGKILLs every pid still listed, unless the pid now belongs to another process (start
+ * time changed), and removes the listed temp dir (only a `nrs-redis-*` dir in the temp
+ * dir). This is what cleans up inside Jest, whose sandbox gives test files a copy of
+ * `process` on which 'exit' listeners never fire.
  */
 const WATCHDOG = `
 const fs = require('fs');
+const os = require('os');
+const path = require('path');
 const started = new Map();
+const dirs = new Map();
 const startTime = (pid) => {
   try { return fs.readFileSync('/proc/' + pid + '/stat', 'utf8').split(') ').pop().split(' ')[19]; }
   catch { return fs.existsSync('/proc/self/stat') ? null : 'unknown'; }
@@ -65,10 +69,16 @@ process.stdin.on('data', (chunk) => {
   while ((newline = buffer.indexOf('\\n')) >= 0) {
     const line = buffer.slice(0, newline);
     buffer = buffer.slice(newline + 1);
-    const pid = Number(line.slice(1));
+    const space = line.indexOf(' ');
+    const pid = Number(line.slice(1, space < 0 ? undefined : space));
     if (!Number.isInteger(pid) || pid <= 0) continue;
-    if (line[0] === '+') started.set(pid, startTime(pid));
-    else started.delete(pid);
+    if (line[0] === '+') {
+      started.set(pid, startTime(pid));
+      if (space > 0) dirs.set(pid, line.slice(space + 1));
+    } else {
+      started.delete(pid);
+      dirs.delete(pid);
+    }
   }
 });
 const reap = () => {
@@ -76,6 +86,10 @@ const reap = () => {
     const now = startTime(pid);
     if (now === null || (time !== 'unknown' && now !== time)) continue;
     try { process.kill(pid, 'SIGKILL'); } catch {}
+  }
+  for (const dir of dirs.values()) {
+    if (path.dirname(dir) !== path.resolve(os.tmpdir()) || !path.basename(dir).startsWith('nrs-redis-')) continue;
+    try { fs.rmSync(dir, { recursive: true, force: true }); } catch {}
   }
   process.exit(0);
 };
@@ -113,15 +127,16 @@ function installExitHook(): void {
 
 /**
  * Puts a child process under the exit hook and the watchdog: it is SIGKILLed when this
- * process exits or dies, however it dies, while the child still runs. Every process the
- * test harness spawns (servers, sentinels, `redis-cli --cluster create`) goes through this.
+ * process exits or dies, however it dies, while the child still runs (and `tempDir`, a
+ * `nrs-redis-*` dir of its own, is removed with it). Every process the test harness
+ * spawns (servers, sentinels, `redis-cli --cluster create`) goes through this.
  */
-export function trackChild(child: ChildProcess): ChildProcess {
+export function trackChild(child: ChildProcess, tempDir?: string): ChildProcess {
   installExitHook();
   const pid = child.pid;
   if (pid === undefined || child.exitCode !== null || child.signalCode !== null) return child;
   live.add(child);
-  tellWatchdog(`+${pid}`);
+  tellWatchdog(tempDir && !/\s/.test(tempDir) ? `+${pid} ${tempDir}` : `+${pid}`);
   child.once('exit', () => {
     live.delete(child);
     tellWatchdog(`-${pid}`);
@@ -218,7 +233,7 @@ export async function spawnRedisServer(options: SpawnRedisOptions = {}): Promise
     ];
     const proc = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     proc.stderr?.resume();
-    trackChild(proc);
+    trackChild(proc, ownsDir ? dir : undefined);
     child = proc;
     try {
       await waitForReady(proc, options.readyTimeoutMs ?? 10_000, options.readyPattern ?? /ready to accept connections/i);
