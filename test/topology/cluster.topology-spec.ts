@@ -241,16 +241,10 @@ describe('Redis Cluster failover', () => {
     expect((await request(http).get('/me').set('Cookie', again)).status).toBe(200);
   });
 
-  // KNOWN LIBRARY PROBLEM (reported, not fixed here: src/session belongs to another change).
-  // The contract says "Redis unreachable or too slow: 503 within about one second". On a
-  // Cluster the module creates, auto-pipelining keeps one batch in flight per node, and
-  // ioredis retries a Cluster batch that failed with "Connection is closed"/CLUSTERDOWN up
-  // to maxRedirections (16) times, 100 ms apart, re-arming the 500 ms commandTimeout on each
-  // try: the batch sent to the dead master stays in flight ~1.7-2.5 s, and every request
-  // behind it waits as long (measured: slowest answer 2.0-2.6 s). Without auto-pipelining
-  // each GETEX times out at 500 ms. When the module is fixed, this test starts failing:
-  // turn `it.failing` into `it`.
-  it.failing('during that failover every answer comes within ~1.5 s', () => {
+  // The contract: "Redis unreachable or too slow: 503 within about one second". On a
+  // Cluster this holds because the module turns auto-pipelining off there (a batch in
+  // flight to a dead master was retried for ~2-2.6 s with it on).
+  it('during that failover every answer comes within ~1.5 s', () => {
     if (!seen) throw new Error('the failover test did not run');
     expect(seen.slowestMs).toBeLessThan(1600);
   });
