@@ -1,0 +1,49 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Injectable, Module } from '@nestjs/common';
+import { EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
+import { SessionEvent, SessionService, type SessionExpiredEvent } from '../../src/index.js';
+import { spawnRedisCluster, type SpawnedRedisCluster } from '../../src/testing/redis-cluster.js';
+import { createTestApp, type TestApp } from '../support/app.js';
+import { sleep } from '../support/redis.js';
+
+const expired = new Set<string>();
+
+@Injectable()
+class ExpiryRecorder {
+  @OnEvent(SessionEvent.Expired)
+  onExpired(event: SessionExpiredEvent) {
+    expired.add(event.sessionId);
+  }
+}
+
+@Module({ imports: [EventEmitterModule.forRoot()], providers: [ExpiryRecorder] })
+class RecorderModule {}
+
+describe('session.expired on a Redis Cluster', () => {
+  let cluster: SpawnedRedisCluster;
+  let t: TestApp;
+  beforeAll(async () => {
+    cluster = await spawnRedisCluster({ masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 1000, args: ['--notify-keyspace-events', 'Ex'] });
+    t = await createTestApp(
+      { redis: { cluster: { nodes: cluster.startupNodes } }, ttl: 1, absoluteTtl: 60, expiredEvents: true },
+      [RecorderModule],
+      { assertionClient: false },
+    );
+  }, 60_000);
+  afterAll(async () => {
+    await t?.close();
+    await cluster?.stop();
+  });
+
+  it('arrives from every master (notifications are node-local), and the index heals anyway', async () => {
+    const service = t.app.get(SessionService);
+    const created = await Promise.all(Array.from({ length: 12 }, (_, i) => service.create({ id: `cluster-ev-${i % 3}` })));
+    const ids = created.map((c) => c.session.id);
+    const masters = new Set(await Promise.all(ids.map(async (id) => (await cluster.masterForKey(`${t.prefix}${id}`)).port)));
+    expect(masters.size).toBeGreaterThanOrEqual(2);
+    const deadline = Date.now() + 8000;
+    while (Date.now() < deadline && !ids.every((id) => expired.has(id))) await sleep(100);
+    expect(ids.filter((id) => !expired.has(id))).toEqual([]);
+    for (let user = 0; user < 3; user++) expect(await service.list(`cluster-ev-${user}`)).toEqual([]);
+  });
+});
