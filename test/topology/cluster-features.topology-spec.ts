@@ -4,6 +4,9 @@ import { EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
 import { SessionEvent, SessionService, type SessionExpiredEvent } from '../../src/index.js';
 import { spawnRedisCluster, type SpawnedRedisCluster } from '../../src/testing/redis-cluster.js';
 import { createTestApp, type TestApp } from '../support/app.js';
+import { Redis } from 'ioredis';
+import request from 'supertest';
+import { sessionCookie } from '../support/http.js';
 import { sleep } from '../support/redis.js';
 
 const expired = new Set<string>();
@@ -19,7 +22,7 @@ class ExpiryRecorder {
 @Module({ imports: [EventEmitterModule.forRoot()], providers: [ExpiryRecorder] })
 class RecorderModule {}
 
-describe('session.expired on a Redis Cluster', () => {
+describe('events and durability on a Redis Cluster', () => {
   let cluster: SpawnedRedisCluster;
   let t: TestApp;
   beforeAll(async () => {
@@ -45,5 +48,46 @@ describe('session.expired on a Redis Cluster', () => {
     while (Date.now() < deadline && !ids.every((id) => expired.has(id))) await sleep(100);
     expect(ids.filter((id) => !expired.has(id))).toEqual([]);
     for (let user = 0; user < 3; user++) expect(await service.list(`cluster-ev-${user}`)).toEqual([]);
+  });
+
+  it("durability 'replicated': a login and a logout are on the key's replica when answered", async () => {
+    const d = await createTestApp(
+      { redis: { cluster: { nodes: cluster.startupNodes } }, durability: 'replicated' },
+      [],
+      { assertionClient: false },
+    );
+    try {
+      const http = d.app.getHttpServer();
+      const masters = await cluster.masters();
+      for (const master of masters) await master.command('CONFIG', 'RESETSTAT');
+      for (let i = 0; i < 6; i++) {
+        const res = await request(http).post('/auth/login').send({ username: 'alice', password: 'alice-password' });
+        expect(res.status).toBe(200);
+        const key = `${d.prefix}${res.body.session.id}`;
+        const replica = await cluster.replicaOf(await cluster.masterForKey(key));
+        // READONLY lets a replica answer for its master's slots.
+        const onReplica = async () => {
+          const direct = new Redis(replica!.port, { connectionName: 'nrs-test', lazyConnect: true });
+          try {
+            await direct.connect();
+            await direct.call('READONLY');
+            return await direct.exists(key);
+          } finally {
+            direct.disconnect();
+          }
+        };
+        expect(await onReplica()).toBe(1);
+        const out = await request(http).post('/auth/logout').set('Cookie', sessionCookie(res));
+        expect(out.status).toBe(204);
+        expect(await onReplica()).toBe(0);
+      }
+      // Each of the 12 security writes waited on every master (the keys live on several).
+      for (const master of masters) {
+        const stats = String(await master.command('INFO', 'commandstats'));
+        expect(Number(/cmdstat_wait:calls=(\d+)/.exec(stats)?.[1] ?? 0)).toBe(12);
+      }
+    } finally {
+      await d.close();
+    }
   });
 });
