@@ -1,26 +1,15 @@
 // The topology suite (npm run test:topology): Redis Cluster, Sentinel, persistence and
 // several app instances, each test file starting and stopping its own servers. Same
-// transform as jest.config.js; run in band (the servers need the machine's cores).
+// transform as jest.config.js; no shared Redis (no globalSetup); run in band (the
+// servers need the machine's cores).
+import base from './jest.config.js';
+
 /** @type {import('jest').Config} */
 export default {
-  testEnvironment: 'node',
+  ...base,
   roots: ['<rootDir>/test/topology'],
   testMatch: ['<rootDir>/test/topology/**/*.topology-spec.ts'],
-  extensionsToTreatAsEsm: ['.ts'],
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
-  transform: {
-    '^.+\\.ts$': [
-      '@swc/jest',
-      {
-        jsc: {
-          parser: { syntax: 'typescript', decorators: true },
-          transform: { legacyDecorator: true, decoratorMetadata: true },
-          target: 'es2022',
-        },
-        module: { type: 'es6' },
-        sourceMaps: 'inline',
-      },
-    ],
-  },
+  globalSetup: undefined,
+  globalTeardown: undefined,
   testTimeout: 120000,
 };
