@@ -20,6 +20,7 @@ import { JsonBody } from './dto/json-body.decorator.js';
 import { LoginBodyPipe } from './dto/login-body.pipe.js';
 import { LoginDto } from './dto/login.dto.js';
 import { SESSION_CONFIG } from './session.constants.js';
+import { SessionCsrf } from './session.csrf.js';
 import { SessionGuard } from './session.guard.js';
 import type { ResolvedSessionOptions } from './session-options.js';
 import { SessionService } from './session.service.js';
@@ -33,6 +34,8 @@ export interface LoginResponse {
   session: Session;
   /** Present when `transport` is `'bearer'` or `'both'`. */
   token?: string;
+  /** With `csrf.doubleSubmit`: the value to echo in the CSRF header (also in the `<cookie.name>_csrf` cookie). */
+  csrfToken?: string;
 }
 
 const loginPipe = new LoginBodyPipe();
@@ -45,6 +48,7 @@ export class AuthController {
   constructor(
     private readonly sessions: SessionService,
     private readonly transport: SessionTransport,
+    private readonly csrf: SessionCsrf,
     @Inject(SESSION_CONFIG) private readonly config: ResolvedSessionOptions,
   ) {}
 
@@ -74,6 +78,10 @@ export class AuthController {
     if (this.transport.usesCookie) this.transport.setCookie(response, token, session.absoluteExpiresAt);
     const result: LoginResponse = { user: toPublicUser(session), session };
     if (this.transport.usesBearer) result.token = token;
+    if (this.csrf.doubleSubmit) {
+      result.csrfToken = this.csrf.tokenFor(token);
+      this.transport.setCsrfCookie(response, result.csrfToken);
+    }
     return result;
   }
 
@@ -82,8 +90,11 @@ export class AuthController {
   @Post('logout')
   @HttpCode(HttpStatus.NO_CONTENT)
   async logout(@Req() request: HttpRequestLike, @Res({ passthrough: true }) response: unknown): Promise<void> {
+    // A cross-site page must not be able to log the user out (a nuisance, and a step in
+    // login-CSRF chains); a request without the session cookie has nothing to protect.
+    if (this.transport.hasSessionCookie(request)) this.csrf.checkOrigin(request);
     await Promise.all(this.transport.extractAll(request).map((token) => this.sessions.destroy(token)));
-    if (this.transport.usesCookie) this.transport.clearCookie(response);
+    this.clearCookies(response);
   }
 
   /** 200 with the current session; 401 without one. */
@@ -112,7 +123,7 @@ export class AuthController {
   ): Promise<void> {
     const revoked = await this.sessions.revoke(session.userId, id);
     if (!revoked) throw new NotFoundException('No such session');
-    if (id === session.id && this.transport.usesCookie) this.transport.clearCookie(response);
+    if (id === session.id) this.clearCookies(response);
   }
 
   /** 204 after revoking every session of the user, the current one included. */
@@ -121,7 +132,13 @@ export class AuthController {
   @HttpCode(HttpStatus.NO_CONTENT)
   async logoutAll(@CurrentSession() session: Session, @Res({ passthrough: true }) response: unknown): Promise<void> {
     await this.sessions.revokeAll(session.userId);
-    if (this.transport.usesCookie) this.transport.clearCookie(response);
+    this.clearCookies(response);
+  }
+
+  private clearCookies(response: unknown): void {
+    if (!this.transport.usesCookie) return;
+    this.transport.clearCookie(response);
+    if (this.csrf.doubleSubmit) this.transport.clearCsrfCookie(response);
   }
 }
 

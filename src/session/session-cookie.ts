@@ -61,11 +61,14 @@ export interface CookieAttributes {
   sameSite: 'lax' | 'strict' | 'none';
 }
 
-/** `; Path=/; HttpOnly; Secure; SameSite=Lax` — the tail shared by every Set-Cookie we send. */
-export function cookieAttributeSuffix(attributes: CookieAttributes): string {
+/**
+ * `; Path=/; HttpOnly; Secure; SameSite=Lax` — the tail shared by every Set-Cookie we send.
+ * `httpOnly: false` only for the double-submit CSRF cookie, which page scripts must read.
+ */
+export function cookieAttributeSuffix(attributes: CookieAttributes, httpOnly = true): string {
   let suffix = `; Path=${attributes.path}`;
   if (attributes.domain) suffix += `; Domain=${attributes.domain}`;
-  suffix += '; HttpOnly';
+  if (httpOnly) suffix += '; HttpOnly';
   if (attributes.secure) suffix += '; Secure';
   suffix += `; SameSite=${attributes.sameSite[0].toUpperCase()}${attributes.sameSite.slice(1)}`;
   return suffix;

@@ -320,7 +320,26 @@ describe('resolveSessionOptions', () => {
       replicas: 1,
       replicationTimeoutMs: 250,
       expiredEvents: false,
+      csrf: { trustedOrigins: new Set(), doubleSubmit: false, headerName: 'x-csrf-token' },
     });
+  });
+
+  it('resolves csrf options, and false turns it off', () => {
+    expect(resolveSessionOptions({ redis, csrf: false }).csrf).toBeNull();
+    const csrf = resolveSessionOptions({ redis, csrf: { trustedOrigins: ['https://a.example'], doubleSubmit: true, headerName: 'X-XSRF' } }).csrf;
+    expect(csrf).toEqual({ trustedOrigins: new Set(['https://a.example']), doubleSubmit: true, headerName: 'x-xsrf' });
+  });
+
+  it.each([
+    [{ csrf: true }, /`csrf` must be false or an object/],
+    [{ csrf: { trustedOrigins: 'https://a.example' } }, /`csrf.trustedOrigins` must be an array/],
+    [{ csrf: { trustedOrigins: ['https://a.example/'] } }, /is not an origin/],
+    [{ csrf: { trustedOrigins: ['a.example'] } }, /is not an origin/],
+    [{ csrf: { headerName: 'bad header' } }, /`csrf.headerName`/],
+    [{ csrf: { doubleSubmit: 'yes' } }, /`csrf.doubleSubmit`/],
+    [{ csrf: { origins: [] } }, /unknown option `csrf.origins`/],
+  ])('reports bad csrf options: %j', (extra, message) => {
+    expect(validateSessionOptions({ redis, ...extra }).join('\n')).toMatch(message);
   });
 
   it('resolves durability and replication', () => {

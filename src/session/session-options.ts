@@ -101,6 +101,28 @@ export interface SessionModuleOptions {
    * Default `false`.
    */
   expiredEvents?: boolean;
+  /**
+   * Cross-site request forgery protection for cookie-carried sessions (bearer requests are
+   * never affected). On by default: a state-changing request (not GET/HEAD/OPTIONS) with
+   * the session cookie is refused (403) when the browser says it is cross-site
+   * (`Sec-Fetch-Site`) or its `Origin` is neither the request's own host nor listed in
+   * `trustedOrigins`. `false` turns it off (not recommended).
+   */
+  csrf?: false | SessionCsrfOptions;
+}
+
+/** CSRF options. */
+export interface SessionCsrfOptions {
+  /** Other origins allowed to send state-changing requests, e.g. `['https://admin.example.com']`. Default none. */
+  trustedOrigins?: string[];
+  /**
+   * Also require a double-submit token: login sets a readable cookie `<cookie.name>_csrf`
+   * (and returns `csrfToken` in its body) holding a value derived from the session token;
+   * state-changing requests must echo it in the `headerName` header. Default `false`.
+   */
+  doubleSubmit?: boolean;
+  /** Header that carries the double-submit token. Default `'x-csrf-token'`. */
+  headerName?: string;
 }
 
 /** Options that shape the module itself; `forRootAsync` takes them next to `useFactory`. */
@@ -135,6 +157,8 @@ export interface ResolvedSessionOptions {
   readonly replicas: number;
   readonly replicationTimeoutMs: number;
   readonly expiredEvents: boolean;
+  /** Null when CSRF protection is off. */
+  readonly csrf: { trustedOrigins: ReadonlySet<string>; doubleSubmit: boolean; headerName: string } | null;
 }
 
 export const SESSION_DEFAULTS = {
@@ -147,7 +171,7 @@ export const SESSION_DEFAULTS = {
 
 const KNOWN_OPTIONS = new Set([
   'redis', 'keyPrefix', 'ttl', 'absoluteTtl', 'cookie', 'transport', 'validateCredentials',
-  'maxSessionsPerUser', 'durability', 'replication', 'expiredEvents', 'controller', 'globalGuard', 'isGlobal',
+  'maxSessionsPerUser', 'durability', 'replication', 'expiredEvents', 'csrf', 'controller', 'globalGuard', 'isGlobal',
 ]);
 const KNOWN_COOKIE_OPTIONS = new Set(['name', 'secure', 'sameSite', 'path', 'domain', 'persistent']);
 // RFC 6265 cookie-name: an RFC 7230 token.
@@ -209,6 +233,50 @@ function validateSeconds(name: string, value: unknown, problems: string[]): void
     problems.push(`\`${name}\` must be a whole number of seconds greater than 0 (got ${show(value)}).`);
   } else if (value > 31_536_000 * 10) {
     problems.push(`\`${name}\` must be at most ten years in seconds (got ${value}); is it in milliseconds?`);
+  }
+}
+
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$/;
+
+function validateCsrf(csrf: unknown, problems: string[]): void {
+  if (csrf === undefined || csrf === false) return;
+  if (!isObject(csrf)) {
+    problems.push(`\`csrf\` must be false or an object like { trustedOrigins: ['https://app.example.com'] } (got ${show(csrf)}).`);
+    return;
+  }
+  for (const key of Object.keys(csrf)) {
+    if (!['trustedOrigins', 'doubleSubmit', 'headerName'].includes(key)) problems.push(`unknown option \`csrf.${key}\`.`);
+  }
+  const origins = csrf.trustedOrigins;
+  if (origins !== undefined) {
+    if (!Array.isArray(origins)) {
+      problems.push(`\`csrf.trustedOrigins\` must be an array of origins (got ${show(origins)}).`);
+    } else {
+      for (const origin of origins) {
+        if (typeof origin !== 'string' || normalizeOrigin(origin) !== origin) {
+          problems.push(
+            `\`csrf.trustedOrigins\`: ${show(origin)} is not an origin; write scheme://host[:port] with no path or trailing slash, e.g. 'https://app.example.com'.`,
+          );
+        }
+      }
+    }
+  }
+  if (csrf.doubleSubmit !== undefined && typeof csrf.doubleSubmit !== 'boolean') {
+    problems.push(`\`csrf.doubleSubmit\` must be true or false (got ${show(csrf.doubleSubmit)}).`);
+  }
+  if (csrf.headerName !== undefined && (typeof csrf.headerName !== 'string' || !HEADER_NAME.test(csrf.headerName))) {
+    problems.push(`\`csrf.headerName\` must be an HTTP header name such as 'x-csrf-token' (got ${show(csrf.headerName)}).`);
+  }
+}
+
+/** `scheme://host[:port]` in lower case, or null for anything that is not an http(s) origin. */
+export function normalizeOrigin(value: string): string | null {
+  try {
+    const url = new URL(value);
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin === 'null') return null;
+    return url.origin;
+  } catch {
+    return null;
   }
 }
 
@@ -274,6 +342,7 @@ export function validateSessionOptions(raw: unknown): string[] {
       }
     }
   }
+  validateCsrf(raw.csrf, problems);
   for (const flag of ['controller', 'globalGuard', 'isGlobal', 'expiredEvents'] as const) {
     if (raw[flag] !== undefined && typeof raw[flag] !== 'boolean') {
       problems.push(`\`${flag}\` must be true or false (got ${show(raw[flag])}).`);
@@ -347,6 +416,18 @@ export function resolveSessionOptions(raw: unknown): ResolvedSessionOptions {
     replicas: positive(options.replication?.replicas, 1),
     replicationTimeoutMs: positive(options.replication?.timeoutMs, 250),
     expiredEvents: options.expiredEvents === true,
+    csrf: resolveCsrf(options.csrf),
+  };
+}
+
+function resolveCsrf(csrf: SessionModuleOptions['csrf']): ResolvedSessionOptions['csrf'] {
+  if (csrf === false) return null;
+  const given = isObject(csrf) ? csrf : {};
+  const origins = Array.isArray(given.trustedOrigins) ? given.trustedOrigins : [];
+  return {
+    trustedOrigins: new Set(origins.filter((o): o is string => typeof o === 'string')),
+    doubleSubmit: given.doubleSubmit === true,
+    headerName: typeof given.headerName === 'string' ? given.headerName.toLowerCase() : 'x-csrf-token',
   };
 }
 

@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { IS_PUBLIC_KEY, ROLES_KEY, SESSION_REQUEST_KEY } from './session.constants.js';
+import { SessionCsrf } from './session.csrf.js';
 import { SessionService } from './session.service.js';
 import { SessionTransport, type HttpRequestLike } from './session.transport.js';
 import type { Session } from './session.types.js';
@@ -20,7 +21,8 @@ type GuardedRequest = HttpRequestLike & { [SESSION_REQUEST_KEY]?: Session };
 
 /**
  * Validates the session token and slides its idle TTL in one Redis command.
- * 401 without a valid session, 403 when `@Roles()` excludes its role, 503 when
+ * 401 without a valid session, 403 when `@Roles()` excludes its role or a
+ * state-changing request with the session cookie looks cross-site (CSRF), 503 when
  * Redis cannot answer (never a 401 that would log users out during a blip).
  *
  * Subclass it to change behaviour (the methods below are the hooks), e.g. to turn
@@ -35,6 +37,7 @@ export class SessionGuard implements CanActivate {
     protected readonly sessions: SessionService,
     protected readonly transport: SessionTransport,
     protected readonly reflector: Reflector,
+    protected readonly csrf: SessionCsrf,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -50,6 +53,8 @@ export class SessionGuard implements CanActivate {
       if (lookup.token === null) {
         throw new UnauthorizedException(lookup.ambiguous ? 'Ambiguous session cookies' : 'Authentication required');
       }
+      // Refused before Redis is asked: a forged request costs no round-trip.
+      if (lookup.fromCookie) this.csrf.check(request, lookup.token);
       const found = await this.sessions.touch(lookup.token);
       if (!found) throw new UnauthorizedException('Invalid or expired session');
       session = found;

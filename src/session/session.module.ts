@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { SESSION_CONFIG } from './session.constants.js';
 import { SessionConfigurableModule, SESSION_MODULE_OPTIONS } from './session.module-definition.js';
 import { resolveSessionOptions } from './session-options.js';
+import { SessionCsrf } from './session.csrf.js';
 import { SessionEvents } from './session.events.js';
 import { SessionGuard } from './session.guard.js';
 import { SessionRedis } from './session.redis.js';
@@ -26,9 +27,10 @@ import { SessionTransport } from './session.transport.js';
     SessionStore,
     SessionService,
     SessionTransport,
+    SessionCsrf,
     SessionGuard,
   ],
   // The guard is instantiated in every module that uses it, so its dependencies are exported too.
-  exports: [SessionService, SessionGuard, SessionTransport, SESSION_CONFIG],
+  exports: [SessionService, SessionGuard, SessionTransport, SessionCsrf, SESSION_CONFIG],
 })
 export class SessionModule extends SessionConfigurableModule {}

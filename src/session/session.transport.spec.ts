@@ -68,7 +68,7 @@ describe('SessionTransport.extract', () => {
 
     it('reads the token from the sid cookie', () => {
       expect(transport.kind).toBe('cookie');
-      expect(transport.extract(request({ cookie: `theme=dark; sid=${TOKEN}` }))).toEqual({ token: TOKEN });
+      expect(transport.extract(request({ cookie: `theme=dark; sid=${TOKEN}` }))).toEqual({ token: TOKEN, fromCookie: true });
     });
 
     it('finds nothing without a cookie', () => {
@@ -85,6 +85,7 @@ describe('SessionTransport.extract', () => {
       expect(transport.extract(request({ authorization: `Bearer ${TOKEN}` }))).toEqual({ token: null, ambiguous: false });
       expect(transport.extract(request({ authorization: `Bearer ${OTHER}`, cookie: `sid=${TOKEN}` }))).toEqual({
         token: TOKEN,
+        fromCookie: true,
       });
     });
 
@@ -99,12 +100,12 @@ describe('SessionTransport.extract', () => {
 
     it('uses the configured cookie name', () => {
       const named = transportFor({ cookie: { name: '__Host-app' } });
-      expect(named.extract(request({ cookie: `sid=${OTHER}; __Host-app=${TOKEN}` }))).toEqual({ token: TOKEN });
+      expect(named.extract(request({ cookie: `sid=${OTHER}; __Host-app=${TOKEN}` }))).toEqual({ token: TOKEN, fromCookie: true });
       expect(named.extract(request({ cookie: `sid=${TOKEN}` }))).toEqual({ token: null, ambiguous: false });
     });
 
     it('unwraps a quoted cookie', () => {
-      expect(transport.extract(request({ cookie: `sid="${TOKEN}"` }))).toEqual({ token: TOKEN });
+      expect(transport.extract(request({ cookie: `sid="${TOKEN}"` }))).toEqual({ token: TOKEN, fromCookie: true });
     });
   });
 
@@ -112,15 +113,15 @@ describe('SessionTransport.extract', () => {
     const transport = transportFor({ transport: 'bearer' });
 
     it('reads the token from Authorization: Bearer', () => {
-      expect(transport.extract(request({ authorization: `Bearer ${TOKEN}` }))).toEqual({ token: TOKEN });
+      expect(transport.extract(request({ authorization: `Bearer ${TOKEN}` }))).toEqual({ token: TOKEN, fromCookie: false });
     });
 
     it.each(['bearer', 'BEARER', 'BeArEr'])('takes the scheme case-insensitively: %s', (scheme) => {
-      expect(transport.extract(request({ authorization: `${scheme} ${TOKEN}` }))).toEqual({ token: TOKEN });
+      expect(transport.extract(request({ authorization: `${scheme} ${TOKEN}` }))).toEqual({ token: TOKEN, fromCookie: false });
     });
 
     it('trims spaces around the token', () => {
-      expect(transport.extract(request({ authorization: `Bearer   ${TOKEN}  ` }))).toEqual({ token: TOKEN });
+      expect(transport.extract(request({ authorization: `Bearer   ${TOKEN}  ` }))).toEqual({ token: TOKEN, fromCookie: false });
     });
 
     it.each([
@@ -158,22 +159,25 @@ describe('SessionTransport.extract', () => {
     const transport = transportFor({ transport: 'both' });
 
     it('reads a bearer header or a cookie', () => {
-      expect(transport.extract(request({ authorization: `Bearer ${TOKEN}` }))).toEqual({ token: TOKEN });
-      expect(transport.extract(request({ cookie: `sid=${TOKEN}` }))).toEqual({ token: TOKEN });
+      expect(transport.extract(request({ authorization: `Bearer ${TOKEN}` }))).toEqual({ token: TOKEN, fromCookie: false });
+      expect(transport.extract(request({ cookie: `sid=${TOKEN}` }))).toEqual({ token: TOKEN, fromCookie: true });
     });
 
     it('prefers the bearer header over the cookie', () => {
       expect(transport.extract(request({ authorization: `Bearer ${TOKEN}`, cookie: `sid=${OTHER}` }))).toEqual({
         token: TOKEN,
+        fromCookie: false,
       });
       expect(transport.extract(request({ authorization: `bearer ${TOKEN}`, cookie: `sid=${OTHER}` }))).toEqual({
         token: TOKEN,
+        fromCookie: false,
       });
     });
 
     it('falls back to the cookie under a non-bearer Authorization header', () => {
       expect(transport.extract(request({ authorization: 'Basic xyz', cookie: `sid=${TOKEN}` }))).toEqual({
         token: TOKEN,
+        fromCookie: true,
       });
     });
 

@@ -5,6 +5,7 @@ import type { ResolvedSessionOptions, SessionTransportKind } from './session-opt
 
 /** The request and response shapes the module touches; Express and Fastify both fit. */
 export interface HttpRequestLike {
+  method?: string;
   headers: Record<string, string | string[] | undefined>;
   ip?: string;
   socket?: { remoteAddress?: string };
@@ -17,7 +18,7 @@ type HeaderSetter =
 
 /** What a request presented: the token to use, or why there is none. */
 export type TokenLookup =
-  | { token: string; ambiguous?: never }
+  | { token: string; fromCookie: boolean; ambiguous?: never }
   | { token: null; ambiguous: boolean };
 
 const NONE: TokenLookup = { token: null, ambiguous: false };
@@ -37,6 +38,10 @@ export class SessionTransport {
   private readonly suffix: string;
   private readonly clearValue: string;
   private readonly persistent: boolean;
+  /** Name of the readable double-submit cookie: `<cookie.name>_csrf`. */
+  readonly csrfCookieName: string;
+  private readonly csrfSuffix: string;
+  private readonly csrfClearValue: string;
 
   constructor(@Inject(SESSION_CONFIG) config: ResolvedSessionOptions) {
     this.kind = config.transport;
@@ -46,6 +51,9 @@ export class SessionTransport {
     this.suffix = cookieAttributeSuffix(config.cookie);
     this.persistent = config.cookie.persistent;
     this.clearValue = `${this.cookieName}=${this.suffix}; Max-Age=0; Expires=${EXPIRED_DATE}`;
+    this.csrfCookieName = `${this.cookieName}_csrf`;
+    this.csrfSuffix = cookieAttributeSuffix(config.cookie, false);
+    this.csrfClearValue = `${this.csrfCookieName}=${this.csrfSuffix}; Max-Age=0; Expires=${EXPIRED_DATE}`;
   }
 
   /** True when the login response sets a cookie / carries the token in its body. */
@@ -65,15 +73,21 @@ export class SessionTransport {
     const headers = request.headers;
     if (this.readsBearer) {
       const bearer = parseBearer(headers.authorization);
-      if (bearer !== null) return { token: bearer };
+      if (bearer !== null) return { token: bearer, fromCookie: false };
     }
     if (this.readsCookie) {
       const cookie = headers.cookie;
       const value = readCookie(typeof cookie === 'string' ? cookie : undefined, this.cookieName);
       if (value === AMBIGUOUS) return AMBIGUOUS_LOOKUP;
-      if (value) return { token: value };
+      if (value) return { token: value, fromCookie: true };
     }
     return NONE;
+  }
+
+  /** True when the request carries the session cookie (once or more). */
+  hasSessionCookie(request: HttpRequestLike): boolean {
+    const cookie = request.headers.cookie;
+    return this.readsCookie && typeof cookie === 'string' && cookieValues(cookie, this.cookieName, 1).length > 0;
   }
 
   /** Every token the request presents (all copies of the cookie too): what logout and login destroy. */
@@ -103,6 +117,15 @@ export class SessionTransport {
   /** Tells the browser to drop the session cookie (`Max-Age=0` and a past `Expires`). */
   clearCookie(response: unknown): void {
     appendSetCookie(response as HeaderSetter, this.clearValue);
+  }
+
+  /** Sets the double-submit CSRF cookie (readable by page scripts, same attributes otherwise). */
+  setCsrfCookie(response: unknown, value: string): void {
+    appendSetCookie(response as HeaderSetter, `${this.csrfCookieName}=${value}${this.csrfSuffix}`);
+  }
+
+  clearCsrfCookie(response: unknown): void {
+    appendSetCookie(response as HeaderSetter, this.csrfClearValue);
   }
 }
 
