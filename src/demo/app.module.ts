@@ -1,6 +1,9 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { SessionHealthIndicator } from '../health/index.js';
 import { SessionModule, type SessionModuleOptions } from '../index.js';
 import { DemoController } from './demo.controller.js';
+import { HealthController } from './health.controller.js';
 import { LoginPageController } from './login-page.controller.js';
 import { DemoUsers, type DemoAccount } from './users.js';
 
@@ -15,7 +18,7 @@ export interface DemoAppOptions {
   cookieSecure?: boolean;
 }
 
-/** The demo app: the login page, `/me`, `/admin`, and the module's `/auth` routes. */
+/** The demo app: the login page, `/me`, `/admin`, `/health`, and the module's `/auth` routes. */
 @Module({})
 export class AppModule {
   static forRoot(options: DemoAppOptions): DynamicModule {
@@ -34,8 +37,10 @@ export class AppModule {
             };
           },
         }),
+        TerminusModule.forRoot({ logger: false }),
       ],
-      controllers: [LoginPageController, DemoController],
+      controllers: [LoginPageController, DemoController, HealthController],
+      providers: [SessionHealthIndicator],
     };
   }
 }

@@ -30,7 +30,8 @@ import { SessionTransport } from './session.transport.js';
     SessionCsrf,
     SessionGuard,
   ],
-  // The guard is instantiated in every module that uses it, so its dependencies are exported too.
-  exports: [SessionService, SessionGuard, SessionTransport, SessionCsrf, SESSION_CONFIG],
+  // The guard is instantiated in every module that uses it, so its dependencies are exported too;
+  // SessionStore for the health indicator (nestjs-redis-session/health).
+  exports: [SessionService, SessionGuard, SessionTransport, SessionCsrf, SESSION_CONFIG, SessionStore],
 })
 export class SessionModule extends SessionConfigurableModule {}

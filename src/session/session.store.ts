@@ -226,6 +226,28 @@ export class SessionStore {
     return deleted.reduce((sum, n) => sum + n, 0);
   }
 
+  /**
+   * `PING` on the module's connection (a Cluster: one of its nodes), for health checks.
+   * Resolves with the round-trip time in ms; throws `SessionStoreUnavailableException`
+   * when Redis does not answer within `timeoutMs` (also for a client passed in without
+   * a `commandTimeout`, which would otherwise wait for ever).
+   */
+  async ping(timeoutMs = 1000): Promise<number> {
+    const start = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`PING: no answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([this.redis.client.ping(), timeout]);
+      return performance.now() - start;
+    } catch (err) {
+      throw this.unavailable(err);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   // An arrow function so it can be passed to .catch() without a closure per call.
   private readonly unavailable = (err: unknown): never => {
     const now = Date.now();

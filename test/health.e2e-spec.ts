@@ -1,0 +1,157 @@
+import { createServer } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
+import { HealthCheck, HealthCheckService, TerminusModule, type HealthCheckResult } from '@nestjs/terminus';
+import { Test } from '@nestjs/testing';
+import { Redis } from 'ioredis';
+import request from 'supertest';
+import { AppModule } from '../src/demo/app.module.js';
+import { demoAccounts } from '../src/demo/users.js';
+import { SessionHealthIndicator } from '../src/health/index.js';
+import { SessionModule, type SessionModuleOptions } from '../src/index.js';
+import { sleep, testRedisUrl, uniquePrefix, usePrivateRedis } from './support/redis.js';
+
+@Controller('health')
+class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly session: SessionHealthIndicator,
+  ) {}
+
+  @Get()
+  @HealthCheck()
+  check(): Promise<HealthCheckResult> {
+    return this.health.check([() => this.session.isHealthy('redis')]);
+  }
+}
+
+/** An app with SessionModule (no /auth routes), TerminusModule and GET /health. */
+async function healthApp(redis: SessionModuleOptions['redis']): Promise<{ app: INestApplication; http: ReturnType<INestApplication['getHttpServer']> }> {
+  @Module({
+    imports: [
+      SessionModule.forRoot({ redis, keyPrefix: uniquePrefix('health'), controller: false }),
+      TerminusModule.forRoot({ logger: false }),
+    ],
+    controllers: [HealthController],
+    providers: [SessionHealthIndicator],
+  })
+  class HealthAppModule {}
+  const moduleRef = await Test.createTestingModule({ imports: [HealthAppModule] }).compile();
+  const app = moduleRef.createNestApplication({ logger: false });
+  await app.listen(0, '127.0.0.1');
+  return { app, http: app.getHttpServer() };
+}
+
+const timed = async (req: request.Test) => {
+  const started = Date.now();
+  const res = await req;
+  return { status: res.status, ms: Date.now() - started, body: res.body as Record<string, any> };
+};
+
+/** A local port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('SessionHealthIndicator (nestjs-redis-session/health)', () => {
+  it('reports up with the PING round-trip time while Redis answers', async () => {
+    const { app, http } = await healthApp({ url: testRedisUrl() });
+    try {
+      const res = await request(http).get('/health');
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({
+        status: 'ok',
+        info: { redis: { status: 'up', rttMs: expect.any(Number) } },
+        error: {},
+        details: { redis: { status: 'up', rttMs: expect.any(Number) } },
+      });
+      expect(res.body.info.redis.rttMs).toBeGreaterThanOrEqual(0);
+      expect(res.body.info.redis.rttMs).toBeLessThan(1000);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('reports down (503) with the error when nothing listens on the Redis port', async () => {
+    const { app, http } = await healthApp({ url: `redis://127.0.0.1:${await closedPort()}` });
+    try {
+      const res = await timed(request(http).get('/health'));
+      expect(res.status).toBe(503);
+      expect(res.ms).toBeLessThan(1500);
+      expect(res.body).toMatchObject({
+        status: 'error',
+        info: {},
+        error: { redis: { status: 'down', message: expect.stringMatching(/unavailable/i), error: expect.any(String) } },
+      });
+    } finally {
+      await app.close();
+    }
+  });
+
+  describe('with a stalled Redis (SIGSTOP)', () => {
+    const redis = usePrivateRedis();
+    let owned: { app: INestApplication; http: ReturnType<INestApplication['getHttpServer']> };
+    let passedIn: { app: INestApplication; http: ReturnType<INestApplication['getHttpServer']> };
+    let client: Redis;
+
+    beforeAll(async () => {
+      owned = await healthApp({ url: redis.server.url });
+      // A client the app owns, without a commandTimeout: the indicator's own timeout must still hold.
+      client = new Redis(redis.server.url, { maxRetriesPerRequest: 1 });
+      passedIn = await healthApp({ client });
+    });
+
+    afterAll(async () => {
+      await owned?.app.close();
+      await passedIn?.app.close();
+      client?.disconnect();
+    });
+
+    it('answers 503 within ~1 s, for a client the module made and for one passed in, then recovers', async () => {
+      for (const target of [owned, passedIn]) expect((await request(target.http).get('/health')).status).toBe(200);
+      redis.server.signal('SIGSTOP');
+      try {
+        const results = await Promise.all([
+          timed(request(owned.http).get('/health')),
+          timed(request(passedIn.http).get('/health')),
+        ]);
+        process.stdout.write(`health on a stalled Redis: ${JSON.stringify(results.map((r) => [r.status, r.ms]))}\n`);
+        for (const result of results) {
+          expect(result.status).toBe(503);
+          expect(result.ms).toBeLessThan(1500);
+          expect(result.body.error.redis).toMatchObject({ status: 'down', error: expect.stringMatching(/timed out|no answer/i) });
+        }
+      } finally {
+        redis.server.signal('SIGCONT');
+      }
+      for (const target of [owned, passedIn]) {
+        let status = 0;
+        const deadline = Date.now() + 5000;
+        while (Date.now() < deadline && status !== 200) {
+          status = (await request(target.http).get('/health')).status;
+          if (status !== 200) await sleep(100);
+        }
+        expect(status).toBe(200);
+      }
+    });
+  });
+
+  it("the demo's GET /health reports Redis up", async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [AppModule.forRoot({ redisUrl: testRedisUrl(), keyPrefix: uniquePrefix('demo-health'), accounts: demoAccounts() })],
+    }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    await app.listen(0, '127.0.0.1');
+    try {
+      const res = await request(app.getHttpServer()).get('/health');
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ status: 'ok', info: { redis: { status: 'up', rttMs: expect.any(Number) } } });
+    } finally {
+      await app.close();
+    }
+  });
+});
