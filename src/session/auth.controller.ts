@@ -3,6 +3,7 @@ import {
   Delete,
   Get,
   HttpCode,
+  HttpException,
   HttpStatus,
   Inject,
   NotFoundException,
@@ -21,10 +22,11 @@ import { LoginBodyPipe } from './dto/login-body.pipe.js';
 import { LoginDto } from './dto/login.dto.js';
 import { SESSION_CONFIG } from './session.constants.js';
 import { SessionCsrf } from './session.csrf.js';
+import { SessionLoginThrottle } from './session.throttle.js';
 import { SessionGuard } from './session.guard.js';
 import type { ResolvedSessionOptions } from './session-options.js';
 import { SessionService } from './session.service.js';
-import { SessionTransport, type HttpRequestLike } from './session.transport.js';
+import { SessionTransport, setResponseHeader, type HttpRequestLike } from './session.transport.js';
 import type { Session, SessionListItem, SessionUser } from './session.types.js';
 import { MAX_USER_AGENT_LENGTH, toPublicUser } from './session-user.js';
 
@@ -49,12 +51,14 @@ export class AuthController {
     private readonly sessions: SessionService,
     private readonly transport: SessionTransport,
     private readonly csrf: SessionCsrf,
+    private readonly throttle: SessionLoginThrottle,
     @Inject(SESSION_CONFIG) private readonly config: ResolvedSessionOptions,
   ) {}
 
   /**
    * 200 with `{ user, session }` (+ `token` for bearer transport) and the cookie; 400 for a
-   * bad body; 415 for a body that is not JSON; 401 for bad credentials (the same answer for an unknown user and a wrong
+   * bad body; 415 for a body that is not JSON; 429 with `Retry-After` after too many failed
+   * logins for the username or from the IP (slowed down before that); 401 for bad credentials (the same answer for an unknown user and a wrong
    * password). Always a fresh session: any session the request carried is destroyed.
    */
   @Public()
@@ -70,8 +74,15 @@ export class AuthController {
       throw new NotImplementedException('Login is not configured: set validateCredentials in SessionModule options');
     }
     const context = requestContext(request);
+    const verdict = await this.throttle.attempt(body.username, context.ip);
+    if (verdict.retryAfterSeconds !== null) {
+      setResponseHeader(response, 'Retry-After', String(verdict.retryAfterSeconds));
+      throw new HttpException('Too many failed logins, try again later', HttpStatus.TOO_MANY_REQUESTS);
+    }
+    if (verdict.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, verdict.delayMs));
     const user = await validate({ username: body.username, password: body.password }, context);
     if (!user) throw new UnauthorizedException(INVALID_CREDENTIALS);
+    await this.throttle.succeeded(body.username, context.ip);
     // Session fixation: whatever token came with the login is ended, never reused.
     await Promise.all(this.transport.extractAll(request).map((token) => this.sessions.destroy(token)));
     const { token, session } = await this.sessions.create(user, context);

@@ -321,7 +321,34 @@ describe('resolveSessionOptions', () => {
       replicationTimeoutMs: 250,
       expiredEvents: false,
       csrf: { trustedOrigins: new Set(), doubleSubmit: false, headerName: 'x-csrf-token' },
+      loginThrottle: {
+        perUsername: { limit: 10, windowMs: 900_000 },
+        perIp: { limit: 100, windowMs: 900_000 },
+        delayAfter: 5,
+        maxDelayMs: 2000,
+      },
     });
+  });
+
+  it('resolves loginThrottle, and false turns it off', () => {
+    expect(resolveSessionOptions({ redis, loginThrottle: false }).loginThrottle).toBeNull();
+    expect(resolveSessionOptions({ redis, loginThrottle: { perIp: { limit: 5, windowSeconds: 60 }, maxDelayMs: 0 } }).loginThrottle).toEqual({
+      perUsername: { limit: 10, windowMs: 900_000 },
+      perIp: { limit: 5, windowMs: 60_000 },
+      delayAfter: 5,
+      maxDelayMs: 0,
+    });
+  });
+
+  it.each([
+    [{ loginThrottle: true }, /`loginThrottle` must be false or an object/],
+    [{ loginThrottle: { perUsername: { limit: 0, windowSeconds: 60 } } }, /`loginThrottle.perUsername`/],
+    [{ loginThrottle: { perIp: { limit: 5 } } }, /`loginThrottle.perIp`/],
+    [{ loginThrottle: { delayAfter: -1 } }, /`loginThrottle.delayAfter`/],
+    [{ loginThrottle: { maxDelayMs: 60_000 } }, /`loginThrottle.maxDelayMs`/],
+    [{ loginThrottle: { lockout: true } }, /unknown option `loginThrottle.lockout`/],
+  ])('reports bad loginThrottle options: %j', (extra, message) => {
+    expect(validateSessionOptions({ redis, ...extra }).join('\n')).toMatch(message);
   });
 
   it('resolves csrf options, and false turns it off', () => {

@@ -109,6 +109,27 @@ export interface SessionModuleOptions {
    * `trustedOrigins`. `false` turns it off (not recommended).
    */
   csrf?: false | SessionCsrfOptions;
+  /**
+   * Slows, then refuses (429 with `Retry-After`), repeated failed logins for one username
+   * and from one IP, counted in Redis so every app instance shares the counts. On by
+   * default; `false` turns it off.
+   */
+  loginThrottle?: false | SessionLoginThrottleOptions;
+}
+
+/** Login throttling options. Counts are of failed attempts in a fixed window. */
+export interface SessionLoginThrottleOptions {
+  /** Per username (case-insensitive). Default `{ limit: 10, windowSeconds: 900 }`. */
+  perUsername?: { limit: number; windowSeconds: number };
+  /** Per client IP (`req.ip`). Default `{ limit: 100, windowSeconds: 900 }`. */
+  perIp?: { limit: number; windowSeconds: number };
+  /**
+   * Failed attempts for a username after which each further attempt is delayed before it
+   * is checked: 250 ms, then doubling, up to `maxDelayMs`. Default 5.
+   */
+  delayAfter?: number;
+  /** Longest delay in ms. Default 2000. */
+  maxDelayMs?: number;
 }
 
 /** CSRF options. */
@@ -157,6 +178,13 @@ export interface ResolvedSessionOptions {
   readonly replicas: number;
   readonly replicationTimeoutMs: number;
   readonly expiredEvents: boolean;
+  /** Null when login throttling is off. */
+  readonly loginThrottle: {
+    perUsername: { limit: number; windowMs: number };
+    perIp: { limit: number; windowMs: number };
+    delayAfter: number;
+    maxDelayMs: number;
+  } | null;
   /** Null when CSRF protection is off. */
   readonly csrf: { trustedOrigins: ReadonlySet<string>; doubleSubmit: boolean; headerName: string } | null;
 }
@@ -171,7 +199,7 @@ export const SESSION_DEFAULTS = {
 
 const KNOWN_OPTIONS = new Set([
   'redis', 'keyPrefix', 'ttl', 'absoluteTtl', 'cookie', 'transport', 'validateCredentials',
-  'maxSessionsPerUser', 'durability', 'replication', 'expiredEvents', 'csrf', 'controller', 'globalGuard', 'isGlobal',
+  'maxSessionsPerUser', 'durability', 'replication', 'expiredEvents', 'csrf', 'loginThrottle', 'controller', 'globalGuard', 'isGlobal',
 ]);
 const KNOWN_COOKIE_OPTIONS = new Set(['name', 'secure', 'sameSite', 'path', 'domain', 'persistent']);
 // RFC 6265 cookie-name: an RFC 7230 token.
@@ -233,6 +261,34 @@ function validateSeconds(name: string, value: unknown, problems: string[]): void
     problems.push(`\`${name}\` must be a whole number of seconds greater than 0 (got ${show(value)}).`);
   } else if (value > 31_536_000 * 10) {
     problems.push(`\`${name}\` must be at most ten years in seconds (got ${value}); is it in milliseconds?`);
+  }
+}
+
+function validateThrottle(throttle: unknown, problems: string[]): void {
+  if (throttle === undefined || throttle === false) return;
+  if (!isObject(throttle)) {
+    problems.push(`\`loginThrottle\` must be false or an object like { perUsername: { limit: 10, windowSeconds: 900 } } (got ${show(throttle)}).`);
+    return;
+  }
+  for (const key of Object.keys(throttle)) {
+    if (!['perUsername', 'perIp', 'delayAfter', 'maxDelayMs'].includes(key)) problems.push(`unknown option \`loginThrottle.${key}\`.`);
+  }
+  for (const name of ['perUsername', 'perIp'] as const) {
+    const rule = throttle[name];
+    if (rule === undefined) continue;
+    const ok =
+      isObject(rule) &&
+      typeof rule.limit === 'number' && Number.isInteger(rule.limit) && rule.limit >= 1 &&
+      typeof rule.windowSeconds === 'number' && Number.isInteger(rule.windowSeconds) && rule.windowSeconds >= 1;
+    if (!ok) {
+      problems.push(`\`loginThrottle.${name}\` must be { limit: whole number ≥ 1, windowSeconds: whole number ≥ 1 } (got ${show(rule)}).`);
+    }
+  }
+  for (const name of ['delayAfter', 'maxDelayMs'] as const) {
+    const value = throttle[name];
+    if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || (name === 'maxDelayMs' && value > 30_000))) {
+      problems.push(`\`loginThrottle.${name}\` must be a whole number ≥ 0${name === 'maxDelayMs' ? ' and ≤ 30000 (ms)' : ''} (got ${show(value)}).`);
+    }
   }
 }
 
@@ -343,6 +399,7 @@ export function validateSessionOptions(raw: unknown): string[] {
     }
   }
   validateCsrf(raw.csrf, problems);
+  validateThrottle(raw.loginThrottle, problems);
   for (const flag of ['controller', 'globalGuard', 'isGlobal', 'expiredEvents'] as const) {
     if (raw[flag] !== undefined && typeof raw[flag] !== 'boolean') {
       problems.push(`\`${flag}\` must be true or false (got ${show(raw[flag])}).`);
@@ -417,6 +474,25 @@ export function resolveSessionOptions(raw: unknown): ResolvedSessionOptions {
     replicationTimeoutMs: positive(options.replication?.timeoutMs, 250),
     expiredEvents: options.expiredEvents === true,
     csrf: resolveCsrf(options.csrf),
+    loginThrottle: resolveThrottle(options.loginThrottle),
+  };
+}
+
+function resolveThrottle(throttle: SessionModuleOptions['loginThrottle']): ResolvedSessionOptions['loginThrottle'] {
+  if (throttle === false) return null;
+  const given = isObject(throttle) ? throttle : {};
+  const rule = (value: unknown, limit: number, windowSeconds: number) => {
+    const r = isObject(value) ? value : {};
+    return {
+      limit: typeof r.limit === 'number' && r.limit >= 1 ? r.limit : limit,
+      windowMs: (typeof r.windowSeconds === 'number' && r.windowSeconds >= 1 ? r.windowSeconds : windowSeconds) * 1000,
+    };
+  };
+  return {
+    perUsername: rule(given.perUsername, 10, 900),
+    perIp: rule(given.perIp, 100, 900),
+    delayAfter: typeof given.delayAfter === 'number' && given.delayAfter >= 0 ? given.delayAfter : 5,
+    maxDelayMs: typeof given.maxDelayMs === 'number' && given.maxDelayMs >= 0 ? given.maxDelayMs : 2000,
   };
 }
 

@@ -8,6 +8,7 @@ import { SessionGuard } from './session.guard.js';
 import { SessionRedis } from './session.redis.js';
 import { SessionService } from './session.service.js';
 import { SessionStore } from './session.store.js';
+import { SessionLoginThrottle } from './session.throttle.js';
 import { SessionTransport } from './session.transport.js';
 
 /**
@@ -28,6 +29,7 @@ import { SessionTransport } from './session.transport.js';
     SessionService,
     SessionTransport,
     SessionCsrf,
+    SessionLoginThrottle,
     SessionGuard,
   ],
   // The guard is instantiated in every module that uses it, so its dependencies are exported too;

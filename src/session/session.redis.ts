@@ -21,6 +21,7 @@ export interface SessionScripts {
     maxSessions: number,
   ): Promise<string[]>;
   nrsIndexClear(indexKey: string, keepId: string): Promise<string[]>;
+  nrsThrottle(key: string, delta: number, windowMs: number): Promise<[number, number]>;
 }
 
 export type SessionRedisClient = (Redis | Cluster) & SessionScripts;
@@ -30,6 +31,7 @@ const script = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, impor
 function defineScripts(client: Redis | Cluster): void {
   client.defineCommand('nrsIndexAdd', { numberOfKeys: 1, lua: script('index-add-1') });
   client.defineCommand('nrsIndexClear', { numberOfKeys: 1, lua: script('index-clear-1') });
+  client.defineCommand('nrsThrottle', { numberOfKeys: 1, lua: script('throttle-1') });
 }
 
 /** QUIT, or a hard disconnect if Redis does not answer within 2 s. */

@@ -209,6 +209,25 @@ export class SessionStore {
   }
 
   /**
+   * Counts (`delta` 1) or refunds (`delta` -1) a login attempt on a throttle counter in one
+   * atomic step; the counter expires `windowMs` after its first attempt. Returns the count
+   * and the ms left in the window.
+   */
+  async countAttempt(key: string, delta: 1 | -1, windowMs: number): Promise<{ count: number; pttlMs: number }> {
+    try {
+      const [count, pttlMs] = await this.redis.client.nrsThrottle(this.prefix + key, delta, windowMs);
+      return { count, pttlMs };
+    } catch (err) {
+      throw this.unavailable(err);
+    }
+  }
+
+  /** Deletes a throttle counter (a successful login resets its username's count). */
+  async resetCounter(key: string): Promise<void> {
+    await this.redis.client.del(this.prefix + key).catch(this.unavailable);
+  }
+
+  /**
    * Deletes many session keys; returns how many existed. One DEL per 500 keys where all
    * keys share a node (10,000 single-key DELs cost ~100 ms of client CPU); one DEL per
    * key on a Cluster, where a multi-key DEL must stay within one hash slot.

@@ -129,6 +129,13 @@ export class SessionTransport {
   }
 }
 
+/** Sets a response header on Express or Fastify. */
+export function setResponseHeader(response: unknown, name: string, value: string): void {
+  const target = response as { setHeader?: (n: string, v: string) => unknown; header?: (n: string, v: string) => unknown };
+  if (typeof target.setHeader === 'function' && !('raw' in (response as object))) target.setHeader(name, value);
+  else if (typeof target.header === 'function') target.header(name, value);
+}
+
 function parseBearer(header: string | string[] | undefined): string | null {
   if (typeof header !== 'string' || header.length < 8) return null;
   // The scheme is case-insensitive (RFC 9110 §11.1).
