@@ -7,18 +7,42 @@ import { createHash } from 'node:crypto';
 // must not contain `${`. It puts server data in the page with textContent only.
 
 const STYLE = `
-  :root { font-family: system-ui, sans-serif; color-scheme: light dark; }
+  :root {
+    font-family: system-ui, sans-serif; line-height: 1.45; color-scheme: light dark;
+    --accent: #2458d6; --muted: rgba(127, 127, 127, 0.9); --line: rgba(127, 127, 127, 0.3);
+    --panel: rgba(127, 127, 127, 0.08);
+  }
+  @media (prefers-color-scheme: dark) { :root { --accent: #8ab0ff; } button.primary { color: #10172a; } }
   body { margin: 0; }
-  main { max-width: 46rem; margin: 2rem auto; padding: 0 1rem; }
+  main { max-width: 60rem; margin: 0 auto; padding: 1.25rem 1.5rem; }
   [hidden] { display: none !important; }
-  form { display: grid; gap: 0.75rem; max-width: 20rem; }
-  label { display: grid; gap: 0.25rem; }
-  input, button { font: inherit; padding: 0.35rem 0.6rem; }
+  h1 { font-size: 1.3rem; margin: 0 0 0.75rem; padding-bottom: 0.75rem; border-bottom: 1px solid var(--line); }
+  h2 { font-size: 1.2rem; margin: 0; }
+  h3 { font-size: 0.95rem; margin: 0 0 0.6rem; }
+  #status { margin: 0 0 0.75rem; padding: 0.4rem 0.75rem; border-left: 3px solid var(--accent); background: var(--panel); font-weight: 600; }
+  #status:empty { display: none; }
+  .card { border: 1px solid var(--line); border-radius: 8px; padding: 1rem 1.25rem; }
+  #login-view { max-width: 22rem; }
+  form { display: grid; gap: 0.75rem; margin-top: 0.75rem; }
+  label { display: grid; gap: 0.25rem; font-size: 0.9rem; }
+  input, button { font: inherit; }
+  input { padding: 0.4rem 0.6rem; border: 1px solid var(--line); border-radius: 6px; }
+  button { padding: 0.35rem 0.85rem; border-radius: 6px; border: 1px solid var(--accent); background: transparent; color: var(--accent); cursor: pointer; }
+  button:hover { background: var(--panel); }
+  button.primary { background: var(--accent); color: #fff; }
+  button:focus-visible, input:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
+  .bar { display: flex; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: 0.75rem; margin-bottom: 1rem; }
   .actions { display: flex; flex-wrap: wrap; gap: 0.5rem; }
-  pre { background: rgba(127, 127, 127, 0.12); padding: 0.75rem; overflow-x: auto; }
-  #status { min-height: 1.5em; font-weight: 600; }
-  #sessions li { margin: 0.4rem 0; }
-  .hint { opacity: 0.75; }
+  .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(24rem, 1fr)); gap: 1rem; align-items: start; }
+  .stack { display: grid; gap: 1rem; }
+  #admin-result { border-left: 3px solid var(--accent); }
+  pre { margin: 0; background: var(--panel); border-radius: 6px; padding: 0.75rem; font-size: 0.8rem; white-space: pre-wrap; overflow-wrap: anywhere; }
+  #sessions { list-style: none; margin: 0; padding: 0; }
+  #sessions li { display: flex; gap: 0.75rem; align-items: start; justify-content: space-between; padding: 0.5rem 0; border-top: 1px solid var(--line); }
+  #sessions li:first-child { border-top: 0; padding-top: 0; }
+  #sessions small { display: block; color: var(--muted); overflow-wrap: anywhere; }
+  #sessions button { font-size: 0.85rem; flex: none; }
+  .hint { color: var(--muted); font-size: 0.9rem; margin-bottom: 0; }
 `;
 
 const SCRIPT = String.raw`
@@ -90,12 +114,16 @@ const SCRIPT = String.raw`
     if (result.status !== 200) return setStatus(describe(result));
     const items = result.data.map((session) => {
       const item = document.createElement('li');
-      const label = document.createElement('span');
-      label.textContent =
-        (session.current ? '(this browser) ' : '') +
+      const label = document.createElement('div');
+      const title = document.createElement('strong');
+      title.textContent = session.current ? 'This browser' : 'Another session';
+      const when = document.createElement('small');
+      when.textContent =
         'since ' + new Date(session.createdAt).toLocaleString() +
-        ' from ' + (session.ip || 'an unknown address') +
-        ', ' + (session.userAgent || 'unknown client');
+        ' from ' + (session.ip || 'an unknown address');
+      const agent = document.createElement('small');
+      agent.textContent = session.userAgent || 'unknown client';
+      label.append(title, when, agent);
       const revoke = document.createElement('button');
       revoke.type = 'button';
       revoke.textContent = 'Revoke';
@@ -104,7 +132,7 @@ const SCRIPT = String.raw`
         setStatus(done.status === 204 ? 'Session revoked.' : describe(done));
         await refresh();
       });
-      item.append(label, ' ', revoke);
+      item.append(label, revoke);
       return item;
     });
     $('sessions').replaceChildren(...items);
@@ -178,29 +206,39 @@ export const LOGIN_PAGE_HTML = `<!doctype html>
   <p id="status" role="status" aria-live="polite"></p>
   <noscript><p>This page needs JavaScript: it calls the JSON routes under /auth.</p></noscript>
 
-  <section id="login-view" hidden>
+  <section id="login-view" class="card" hidden>
     <h2>Log in</h2>
     <!-- method=post: should the script fail, the password still never lands in a URL. -->
     <form id="login-form" method="post" action="/auth/login">
       <label>Username <input name="username" autocomplete="username" required maxlength="256"></label>
       <label>Password <input name="password" type="password" autocomplete="current-password" required maxlength="1024"></label>
-      <button type="submit">Log in</button>
+      <button type="submit" class="primary">Log in</button>
     </form>
     <p class="hint">The demo users and their passwords are printed in the server log at startup.</p>
   </section>
 
   <section id="app-view" hidden>
-    <h2>Logged in as <span id="who"></span></h2>
-    <div class="actions">
-      <button type="button" id="admin">Try GET /admin</button>
-      <button type="button" id="logout">Log out</button>
-      <button type="button" id="logout-all">Log out everywhere</button>
+    <div class="bar">
+      <h2>Logged in as <span id="who"></span></h2>
+      <div class="actions">
+        <button type="button" id="admin">Try GET /admin</button>
+        <button type="button" id="logout" class="primary">Log out</button>
+        <button type="button" id="logout-all">Log out everywhere</button>
+      </div>
     </div>
-    <pre id="admin-result" hidden></pre>
-    <h3>GET /me</h3>
-    <pre id="me"></pre>
-    <h3>Your sessions</h3>
-    <ul id="sessions"></ul>
+    <div class="grid">
+      <section class="card">
+        <h3>GET /me</h3>
+        <pre id="me"></pre>
+      </section>
+      <div class="stack">
+        <section class="card">
+          <h3>Your sessions</h3>
+          <ul id="sessions"></ul>
+        </section>
+        <pre id="admin-result" hidden></pre>
+      </div>
+    </div>
   </section>
 </main>
 <script>${SCRIPT}</script>
