@@ -1,0 +1,71 @@
+import { describe, expect, it } from '@jest/globals';
+import { parseCommandLine } from './args.js';
+import { redactUrl, safeJson, safeText } from './format.js';
+
+describe('parseCommandLine', () => {
+  it('reads each command with its defaults', () => {
+    expect(parseCommandLine(['sessions', 'list', '42'])).toEqual({
+      kind: 'run',
+      invocation: { command: { name: 'list', userId: '42' }, json: false, prefix: 'session:', ttlSeconds: 1800 },
+    });
+    expect(parseCommandLine(['sessions', 'revoke', 'u-1', 'JHgXiPBG83uITy48GeO61g', '--json', '--prefix=app:s:'])).toEqual({
+      kind: 'run',
+      invocation: { command: { name: 'revoke', userId: 'u-1', sessionId: 'JHgXiPBG83uITy48GeO61g' }, json: true, prefix: 'app:s:', ttlSeconds: 1800 },
+    });
+    expect(parseCommandLine(['--ttl', '600', 'sessions', 'revoke-all', '7'])).toMatchObject({
+      invocation: { command: { name: 'revoke-all', userId: '7' }, ttlSeconds: 600 },
+    });
+    expect(parseCommandLine(['stats'])).toMatchObject({ invocation: { command: { name: 'stats' } } });
+  });
+
+  it('keeps the user id as typed, and takes one that starts with "-" after --', () => {
+    expect(parseCommandLine(['sessions', 'list', '007'])).toMatchObject({ invocation: { command: { userId: '007' } } });
+    expect(parseCommandLine(['sessions', 'list', '--', '-1'])).toMatchObject({ invocation: { command: { userId: '-1' } } });
+  });
+
+  it('answers help for -h, --help and help', () => {
+    for (const argv of [['-h'], ['--help'], ['help'], ['sessions', 'list', '--help']]) {
+      expect(parseCommandLine(argv)).toEqual({ kind: 'help' });
+    }
+  });
+
+  it.each([
+    [[], /No command/],
+    [['nope'], /Unknown command `nope`/],
+    [['sessions'], /needs a subcommand/],
+    [['sessions', 'drop', '1'], /Unknown subcommand/],
+    [['sessions', 'list'], /takes 1 argument \(got 0\)/],
+    [['sessions', 'revoke', '1'], /takes 2 arguments \(got 1\)/],
+    [['sessions', 'list', ''], /must not be empty/],
+    [['stats', 'x'], /takes no arguments/],
+    [['stats', '--bogus'], /Unknown option '--bogus'/],
+    [['stats', '--json=yes'], /--json/],
+    [['stats', '--ttl', '1.5'], /--ttl must be a whole number/],
+    [['stats', '--ttl', '999999999'], /--ttl must be a whole number of seconds from 1 to 315360000/],
+  ])('%j is a usage error', (argv, message) => {
+    const parsed = parseCommandLine(argv as string[]);
+    expect(parsed.kind).toBe('usage-error');
+    expect(parsed.kind === 'usage-error' && parsed.message).toMatch(message);
+  });
+});
+
+describe('output', () => {
+  it('escapes control and bidi characters from clients, and truncates', () => {
+    expect(safeText('a\u001b[2Jb\u202ec\u0085')).toBe('a\\u001b[2Jb\\u202ec\\u0085');
+    expect(safeText(null)).toBe('-');
+    expect(safeText('abcdef', 4)).toBe('abc…');
+  });
+
+  it('writes JSON that parses back to the same value, with no raw C1 or bidi characters', () => {
+    const value = { ua: 'x\u009b31m\u202e\u001b' };
+    const text = safeJson(value);
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/);
+    expect(JSON.parse(text)).toEqual(value);
+  });
+
+  it('never shows the password of a Redis URL', () => {
+    expect(redactUrl('redis://user:s3cret@redis.internal:6380/2')).toBe('redis://user:***@redis.internal:6380/2');
+    expect(redactUrl('rediss://:s3cret@h:6379')).toBe('rediss://:***@h:6379');
+    expect(redactUrl('redis://h:6379')).toBe('redis://h:6379');
+  });
+});

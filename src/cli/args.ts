@@ -1,0 +1,130 @@
+import { parseArgs } from 'node:util';
+
+export const BIN = 'nestjs-redis-session';
+
+/** Exit codes of the CLI. */
+export const Exit = {
+  Ok: 0,
+  /** `sessions revoke` of an id that is not one of the user's live sessions. */
+  NotFound: 1,
+  Usage: 2,
+  /** Redis unreachable, too slow, or refusing the command. */
+  RedisUnavailable: 3,
+  /** A bug in the CLI (the stack trace is on stderr). */
+  Internal: 4,
+} as const;
+
+export const DEFAULT_PREFIX = 'session:';
+export const DEFAULT_TTL_SECONDS = 1800;
+/** Ten years, the module's own bound. */
+const MAX_TTL_SECONDS = 315_360_000;
+
+export const USAGE = `Usage: ${BIN} <command> [options]
+
+Commands:
+  sessions list <userId>                the user's live sessions, newest first
+  sessions revoke <userId> <sessionId>  revoke one session (exit 1 if it is not one of the user's)
+  sessions revoke-all <userId>          revoke every session of the user
+  stats                                 count sessions, users, keys without a TTL; memory
+
+Options:
+  --prefix <keyPrefix>  the app's keyPrefix (default "${DEFAULT_PREFIX}")
+  --ttl <seconds>       the app's idle timeout, to derive lastActivityAt in
+                        \`sessions list\` (default ${DEFAULT_TTL_SECONDS})
+  --json                machine-readable output on stdout
+  -h, --help            this text
+
+Environment:
+  REDIS_URL             redis://[user:password@]host:port[/db], or rediss:// for TLS
+                        (required; the password never goes on the command line)
+
+Exit codes: 0 ok, 1 not found, 2 usage error, 3 Redis unreachable (within ~2 s)
+or failing, 4 internal error.
+
+A user id is used as given: 42 finds sessions created with the id 42 or "42"
+(both are indexed under <prefix>user:42). Put -- before an id that starts with "-".
+\`stats\` walks the keys under the prefix with SCAN (incremental, COUNT 1000) and
+a PTTL per key: an operator's tool for a quiet moment. The module itself never
+sends KEYS or SCAN.
+`;
+
+export type Command =
+  | { name: 'list'; userId: string }
+  | { name: 'revoke'; userId: string; sessionId: string }
+  | { name: 'revoke-all'; userId: string }
+  | { name: 'stats' };
+
+export interface Invocation {
+  command: Command;
+  json: boolean;
+  prefix: string;
+  ttlSeconds: number;
+}
+
+export type Parsed =
+  | { kind: 'help' }
+  | { kind: 'run'; invocation: Invocation }
+  | { kind: 'usage-error'; message: string };
+
+const usageError = (message: string): Parsed => ({ kind: 'usage-error', message });
+
+/** Reads the command line (without `node` and the script). Never throws. */
+export function parseCommandLine(argv: readonly string[]): Parsed {
+  let values: { json?: boolean; prefix?: string; ttl?: string; help?: boolean };
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: [...argv],
+      options: {
+        json: { type: 'boolean' },
+        prefix: { type: 'string' },
+        ttl: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: true,
+      strict: true,
+    }));
+  } catch (err) {
+    // parseArgs explains itself ("Unknown option '--x'", "Option '--prefix <value>' argument missing").
+    return usageError(err instanceof Error ? err.message.split('\n')[0] : String(err));
+  }
+  if (values.help || positionals[0] === 'help') return { kind: 'help' };
+
+  const prefix = values.prefix ?? DEFAULT_PREFIX;
+  let ttlSeconds = DEFAULT_TTL_SECONDS;
+  if (values.ttl !== undefined) {
+    ttlSeconds = /^[1-9][0-9]{0,8}$/.test(values.ttl) ? Number(values.ttl) : 0;
+    if (ttlSeconds === 0 || ttlSeconds > MAX_TTL_SECONDS) {
+      return usageError(`--ttl must be a whole number of seconds from 1 to ${MAX_TTL_SECONDS} (got "${values.ttl}").`);
+    }
+  }
+
+  const [group, action, ...rest] = positionals;
+  let command: Command;
+  if (group === undefined) return usageError('No command given.');
+  if (group === 'stats') {
+    if (positionals.length > 1) return usageError(`\`stats\` takes no arguments (got "${positionals.slice(1).join(' ')}").`);
+    command = { name: 'stats' };
+  } else if (group === 'sessions') {
+    const args = rest;
+    const want = (n: number, shape: string): string | null =>
+      args.length === n ? null : `\`sessions ${action} ${shape}\` takes ${n} argument${n === 1 ? '' : 's'} (got ${args.length}).`;
+    if (action === 'list' || action === 'revoke-all') {
+      const problem = want(1, '<userId>');
+      if (problem) return usageError(problem);
+      command = { name: action, userId: args[0] };
+    } else if (action === 'revoke') {
+      const problem = want(2, '<userId> <sessionId>');
+      if (problem) return usageError(problem);
+      command = { name: 'revoke', userId: args[0], sessionId: args[1] };
+    } else {
+      return usageError(
+        action === undefined ? '`sessions` needs a subcommand: list, revoke or revoke-all.' : `Unknown subcommand \`sessions ${action}\`.`,
+      );
+    }
+    if (args[0] === '') return usageError('The user id must not be empty.');
+  } else {
+    return usageError(`Unknown command \`${group}\`.`);
+  }
+  return { kind: 'run', invocation: { command, json: values.json === true, prefix, ttlSeconds } };
+}

@@ -1,0 +1,217 @@
+import type { Redis } from 'ioredis';
+import type { SessionService } from '../session/session.service.js';
+import type { SessionStore } from '../session/session.store.js';
+import { isSessionId } from '../session/session-token.js';
+import type { Session } from '../session/session.types.js';
+import { Exit, type Command } from './args.js';
+import { bytes, safeJson, safeText, shortTime, table } from './format.js';
+
+/** What a command works with: the library's own service and key names, and the connection. */
+export interface CommandContext {
+  service: SessionService;
+  /** Only for key names (`sessionKey`, `indexKey`): the layout stays the library's. */
+  store: SessionStore;
+  client: Redis;
+  prefix: string;
+  json: boolean;
+}
+
+export interface CommandOutput {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+const ok = (stdout: string): CommandOutput => ({ exitCode: Exit.Ok, stdout, stderr: '' });
+
+/** Runs one command. Redis failures propagate (the caller maps them to exit 3). */
+export async function runCommand(command: Command, ctx: CommandContext): Promise<CommandOutput> {
+  switch (command.name) {
+    case 'list':
+      return list(command.userId, ctx);
+    case 'revoke':
+      return revoke(command.userId, command.sessionId, ctx);
+    case 'revoke-all':
+      return revokeAll(command.userId, ctx);
+    case 'stats':
+      return stats(ctx);
+  }
+}
+
+// The user id is passed as the string the operator typed: the index key is
+// `<prefix>user:<String(userId)>` and list() compares String(session.userId), so
+// "42" finds the sessions of the numeric id 42 as well as those of the string "42".
+
+async function list(userId: string, ctx: CommandContext): Promise<CommandOutput> {
+  const sessions = await ctx.service.list(userId);
+  if (ctx.json) return ok(safeJson(sessions));
+  if (sessions.length === 0) return ok(`No live sessions for user ${safeText(userId)} (prefix ${safeText(ctx.prefix)}).\n`);
+  const header = ['ID', 'USERNAME', 'ROLE', 'IP', 'CREATED', 'LAST ACTIVITY', 'EXPIRES', 'ABSOLUTE EXPIRY', 'USER AGENT'];
+  const rows = sessions.map((s: Session) => [
+    s.id,
+    safeText(s.username, 32),
+    safeText(s.role, 16),
+    safeText(s.ip, 39),
+    shortTime(s.createdAt),
+    shortTime(s.lastActivityAt),
+    shortTime(s.expiresAt),
+    shortTime(s.absoluteExpiresAt),
+    safeText(s.userAgent, 60),
+  ]);
+  const title = `${sessions.length} live session${sessions.length === 1 ? '' : 's'} of user ${safeText(userId)} (prefix ${safeText(ctx.prefix)}), newest first:\n`;
+  return ok(title + table(header, rows));
+}
+
+async function revoke(userId: string, sessionId: string, ctx: CommandContext): Promise<CommandOutput> {
+  const revoked = await ctx.service.revoke(userId, sessionId);
+  if (ctx.json) {
+    return { exitCode: revoked ? Exit.Ok : Exit.NotFound, stdout: safeJson({ revoked, userId, sessionId }), stderr: '' };
+  }
+  if (revoked) return ok(`Revoked session ${sessionId} of user ${safeText(userId)}.\n`);
+  return {
+    exitCode: Exit.NotFound,
+    stdout: '',
+    stderr: `Not found: ${safeText(sessionId)} is not one of user ${safeText(userId)}'s live sessions (prefix ${safeText(ctx.prefix)}). Nothing revoked.\n`,
+  };
+}
+
+async function revokeAll(userId: string, ctx: CommandContext): Promise<CommandOutput> {
+  const revoked = await ctx.service.revokeAll(userId);
+  if (ctx.json) return ok(safeJson({ revoked, userId }));
+  return ok(`Revoked ${revoked} session${revoked === 1 ? '' : 's'} of user ${safeText(userId)}.\n`);
+}
+
+/** What `stats` reports. Field names are part of the `--json` output. */
+export interface Stats {
+  prefix: string;
+  /** Session keys: `<prefix><22-character id>`. */
+  sessions: number;
+  /** User index keys (`<prefix>user:<userId>`): users with at least one indexed session. */
+  users: number;
+  /** Other keys under the prefix (neither shape): another app sharing the prefix, or hand-made keys. */
+  otherKeys: number;
+  /** Keys without a TTL (`PTTL` -1), by kind. Every key the module writes has one: all should be 0. */
+  withoutTtl: { sessions: number; users: number; otherKeys: number };
+  memory: {
+    /** `MEMORY USAGE` averaged over up to `SAMPLE` keys of each kind (null if not allowed or none). */
+    sessionBytesAvg: number | null;
+    userIndexBytesAvg: number | null;
+    sampledSessions: number;
+    sampledUsers: number;
+    /** sessionBytesAvg × sessions + userIndexBytesAvg × users. */
+    estimatedBytes: number | null;
+    /** From `INFO memory`: the whole server, not only this prefix. */
+    usedMemoryBytes: number | null;
+    maxmemoryBytes: number | null;
+    maxmemoryPolicy: string | null;
+  };
+  redisVersion: string | null;
+}
+
+const SAMPLE = 50;
+const SCAN_COUNT = 1000;
+
+const escapeGlob = (text: string) => text.replace(/[*?[\]\\]/g, '\\$&');
+
+async function collectStats(ctx: CommandContext): Promise<Stats> {
+  const { client, store } = ctx;
+  const sessionPrefix = store.sessionKey('');
+  const indexPrefix = store.indexKey('');
+  const counts = { sessions: 0, users: 0, otherKeys: 0 };
+  const withoutTtl = { sessions: 0, users: 0, otherKeys: 0 };
+  const samples = { sessions: [] as string[], users: [] as string[] };
+  // SCAN may return a key twice (while Redis resizes its table): count each once.
+  const seen = new Set<string>();
+  let cursor = '0';
+  do {
+    const [next, batch] = await client.scan(cursor, 'MATCH', `${escapeGlob(sessionPrefix)}*`, 'COUNT', SCAN_COUNT);
+    cursor = next;
+    const keys = [...new Set(batch)].filter((key) => !seen.has(key));
+    if (keys.length === 0) continue;
+    const pttls = await client.pipeline(keys.map((key) => ['pttl', key])).exec();
+    keys.forEach((key, i) => {
+      seen.add(key);
+      const [err, pttl] = pttls?.[i] ?? [new Error('no reply'), null];
+      if (err) throw err;
+      if (pttl === -2) return; // expired since SCAN saw it
+      const rest = key.slice(sessionPrefix.length);
+      const kind = key.startsWith(indexPrefix) ? 'users' : isSessionId(rest) ? 'sessions' : 'otherKeys';
+      counts[kind]++;
+      if (pttl === -1) withoutTtl[kind]++;
+      if (kind !== 'otherKeys' && samples[kind].length < SAMPLE) samples[kind].push(key);
+    });
+  } while (cursor !== '0');
+
+  const [sessionBytesAvg, userIndexBytesAvg] = await Promise.all([averageUsage(client, samples.sessions), averageUsage(client, samples.users)]);
+  const [memoryInfo, serverInfo] = await Promise.all([client.info('memory'), client.info('server')]);
+  const field = (info: string, name: string) => new RegExp(`^${name}:(.*?)\\r?$`, 'm').exec(info)?.[1] ?? null;
+  const numberField = (info: string, name: string) => {
+    const value = field(info, name);
+    return value === null || !/^\d+$/.test(value) ? null : Number(value);
+  };
+  const estimatedBytes =
+    (counts.sessions > 0 && sessionBytesAvg === null) || (counts.users > 0 && userIndexBytesAvg === null)
+      ? null
+      : Math.round((sessionBytesAvg ?? 0) * counts.sessions + (userIndexBytesAvg ?? 0) * counts.users);
+  return {
+    prefix: ctx.prefix,
+    ...counts,
+    withoutTtl,
+    memory: {
+      sessionBytesAvg,
+      userIndexBytesAvg,
+      sampledSessions: samples.sessions.length,
+      sampledUsers: samples.users.length,
+      estimatedBytes,
+      usedMemoryBytes: numberField(memoryInfo, 'used_memory'),
+      maxmemoryBytes: numberField(memoryInfo, 'maxmemory'),
+      maxmemoryPolicy: field(memoryInfo, 'maxmemory_policy'),
+    },
+    redisVersion: field(serverInfo, 'redis_version'),
+  };
+}
+
+/** Mean `MEMORY USAGE` of the keys, or null (none, or the command is not allowed, e.g. renamed on a managed Redis). */
+async function averageUsage(client: Redis, keys: string[]): Promise<number | null> {
+  if (keys.length === 0) return null;
+  const replies = await client.pipeline(keys.map((key) => ['memory', 'USAGE', key])).exec();
+  const sizes = (replies ?? []).flatMap(([err, size]) => (!err && typeof size === 'number' ? [size] : []));
+  return sizes.length === 0 ? null : Math.round(sizes.reduce((a, b) => a + b, 0) / sizes.length);
+}
+
+async function stats(ctx: CommandContext): Promise<CommandOutput> {
+  const s = await collectStats(ctx);
+  if (ctx.json) return ok(safeJson(s));
+  const m = s.memory;
+  const noTtl = s.withoutTtl.sessions + s.withoutTtl.users + s.withoutTtl.otherKeys;
+  const lines: Array<[string, string]> = [
+    ['Key prefix', safeText(s.prefix)],
+    ['Sessions', `${s.sessions}`],
+    ['Users', `${s.users} (user index keys)`],
+    ['Other keys', `${s.otherKeys}${s.otherKeys > 0 ? ' (under the prefix but not the module\'s: another app sharing the prefix?)' : ''}`],
+    [
+      'Without TTL',
+      `${noTtl} (sessions ${s.withoutTtl.sessions}, user indexes ${s.withoutTtl.users}, other ${s.withoutTtl.otherKeys})` +
+        (noTtl > 0 ? ': should be 0, the module gives every key a TTL; check what wrote these' : ': ok'),
+    ],
+    [
+      'Memory',
+      m.estimatedBytes === null
+        ? 'unknown (MEMORY USAGE not available)'
+        : `~${bytes(m.estimatedBytes)} for these keys` +
+          (m.sessionBytesAvg !== null ? `; ${m.sessionBytesAvg} B per session (${m.sampledSessions} sampled)` : '') +
+          (m.userIndexBytesAvg !== null ? `, ${m.userIndexBytesAvg} B per user index (${m.sampledUsers} sampled)` : ''),
+    ],
+    [
+      'Redis',
+      `${s.redisVersion ?? 'version unknown'}, used_memory ${bytes(m.usedMemoryBytes)}, maxmemory ${
+        m.maxmemoryBytes === 0 ? 'unlimited' : bytes(m.maxmemoryBytes)
+      }, policy ${safeText(m.maxmemoryPolicy)}` +
+        (m.maxmemoryPolicy !== null && m.maxmemoryPolicy !== 'noeviction'
+          ? ' (noeviction is advised on a Redis dedicated to sessions: see the README)'
+          : ''),
+    ],
+  ];
+  const width = Math.max(...lines.map(([label]) => label.length));
+  return ok(lines.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n') + '\n');
+}
