@@ -4,6 +4,7 @@ export { SessionService } from './session/session.service.js';
 export { SessionGuard } from './session/session.guard.js';
 export { AuthController, type LoginResponse } from './session/auth.controller.js';
 export { LoginDto } from './session/dto/login.dto.js';
+export { SessionDto, SessionListItemDto, LoginResponseDto } from './session/dto/session.dto.js';
 export { Public } from './session/decorators/public.decorator.js';
 export { Roles } from './session/decorators/roles.decorator.js';
 export { CurrentSession } from './session/decorators/current-session.decorator.js';

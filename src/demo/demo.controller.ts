@@ -1,11 +1,16 @@
 import { Controller, Get, Header, UseGuards } from '@nestjs/common';
-import { CurrentSession, Roles, SessionGuard, type Session } from '../index.js';
+import { ApiBearerAuth, ApiCookieAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { CurrentSession, Roles, SessionDto, SessionGuard, type Session } from '../index.js';
 
 /** The demo's protected routes: any logged-in user, and admins only. */
+@ApiTags('demo')
+@ApiCookieAuth()
+@ApiBearerAuth()
 @Controller()
 @UseGuards(SessionGuard)
 export class DemoController {
   /** 200 with the current session, 401 without one. */
+  @ApiResponse({ status: 200, description: 'The current session', type: SessionDto })
   @Get('me')
   // Personal data: no browser or proxy should keep a copy.
   @Header('Cache-Control', 'no-store')

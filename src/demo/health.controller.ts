@@ -1,8 +1,10 @@
 import { Controller, Get } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
 import { SessionHealthIndicator } from '../health/index.js';
 
 /** `GET /health`: 200 while Redis answers PING within a second, 503 otherwise. */
+@ApiTags('health')
 @Controller('health')
 export class HealthController {
   constructor(

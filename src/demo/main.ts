@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { provideRedis, type ProvidedRedis } from '../testing/redis-provider.js';
 import { AppModule } from './app.module.js';
+import { setupDemoDocs } from './docs.js';
 import { demoAccounts } from './users.js';
 
 const logger = new Logger('Demo');
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
     );
     app.disable('x-powered-by');
     app.enableShutdownHooks();
+    setupDemoDocs(app); // Swagger UI at /docs, the document at /docs-json
     await app.listen(port, host);
   } catch (err) {
     await app?.close().catch(() => undefined);
@@ -48,6 +50,7 @@ async function main(): Promise<void> {
   const { port: actualPort } = app.getHttpServer().address() as AddressInfo;
   const shownHost = ['127.0.0.1', '::1', '0.0.0.0', '::'].includes(host) ? 'localhost' : host;
   logger.log(`Listening on http://${shownHost}:${actualPort} (bound to ${host})`);
+  logger.log(`API docs: http://${shownHost}:${actualPort}/docs, health: http://${shownHost}:${actualPort}/health`);
   logger.log('Demo users (new passwords on every start):');
   for (const account of accounts) {
     logger.log(`  ${account.username} / ${account.password}  (role ${account.role})`);

@@ -15,6 +15,15 @@ import {
   UnauthorizedException,
   UseGuards,
 } from '@nestjs/common';
+import {
+  AuthControllerDocs,
+  CurrentSessionDocs,
+  ListSessionsDocs,
+  LoginDocs,
+  LogoutAllDocs,
+  LogoutDocs,
+  RevokeSessionDocs,
+} from './auth.openapi.js';
 import { CurrentSession } from './decorators/current-session.decorator.js';
 import { Public } from './decorators/public.decorator.js';
 import { JsonBody } from './dto/json-body.decorator.js';
@@ -45,6 +54,7 @@ const loginPipe = new LoginBodyPipe();
 const INVALID_CREDENTIALS = 'Invalid username or password';
 
 /** `/auth` routes: login, logout, the current session, the user's sessions, log out everywhere. */
+@AuthControllerDocs()
 @Controller('auth')
 export class AuthController {
   constructor(
@@ -61,6 +71,7 @@ export class AuthController {
    * logins for the username or from the IP (slowed down before that); 401 for bad credentials (the same answer for an unknown user and a wrong
    * password). Always a fresh session: any session the request carried is destroyed.
    */
+  @LoginDocs()
   @Public()
   @Post('login')
   @HttpCode(HttpStatus.OK)
@@ -97,6 +108,7 @@ export class AuthController {
   }
 
   /** 204, always: ends the session the request carries (if any) and clears the cookie. */
+  @LogoutDocs()
   @Public()
   @Post('logout')
   @HttpCode(HttpStatus.NO_CONTENT)
@@ -109,6 +121,7 @@ export class AuthController {
   }
 
   /** 200 with the current session; 401 without one. */
+  @CurrentSessionDocs()
   @UseGuards(SessionGuard)
   @Get('session')
   current(@CurrentSession() session: Session): Session {
@@ -116,6 +129,7 @@ export class AuthController {
   }
 
   /** 200 with the user's live sessions, each flagged `current`. */
+  @ListSessionsDocs()
   @UseGuards(SessionGuard)
   @Get('sessions')
   async list(@CurrentSession() session: Session): Promise<SessionListItem[]> {
@@ -124,6 +138,7 @@ export class AuthController {
   }
 
   /** 204 after revoking one of the user's own sessions; 404 for any other id. */
+  @RevokeSessionDocs()
   @UseGuards(SessionGuard)
   @Delete('sessions/:id')
   @HttpCode(HttpStatus.NO_CONTENT)
@@ -138,6 +153,7 @@ export class AuthController {
   }
 
   /** 204 after revoking every session of the user, the current one included. */
+  @LogoutAllDocs()
   @UseGuards(SessionGuard)
   @Post('logout-all')
   @HttpCode(HttpStatus.NO_CONTENT)

@@ -47,7 +47,7 @@ describe('validateSessionOptions: valid options', () => {
       keyPrefix: 'myapp:sess:',
       ttl: 600,
       absoluteTtl: 86_400,
-      cookie: { name: '__Host-sid', secure: true, sameSite: 'strict', path: '/', domain: 'example.com', persistent: true },
+      cookie: { name: 'app_sid', secure: true, sameSite: 'strict', path: '/', domain: 'example.com', persistent: true },
       transport: 'both',
       validateCredentials: async () => null,
       maxSessionsPerUser: 5,

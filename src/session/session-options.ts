@@ -38,6 +38,12 @@ export interface SessionCookieOptions {
    * login survives a browser restart.
    */
   persistent?: boolean;
+  /**
+   * The `__Host-` preset: the cookie is named `__Host-<name>` (`__Host-sid`), always
+   * `Secure`, `Path=/` and without `Domain`, which browsers then enforce: no subdomain or
+   * plain-HTTP page can set or shadow it (cookie tossing). Default `false`.
+   */
+  hostPrefix?: boolean;
 }
 
 /** Credentials as posted to `POST /auth/login`. */
@@ -169,7 +175,7 @@ export interface ResolvedSessionOptions {
   readonly keyPrefix: string;
   readonly ttlMs: number;
   readonly absoluteTtlMs: number;
-  readonly cookie: Required<Omit<SessionCookieOptions, 'domain'>> & { domain: string | undefined };
+  readonly cookie: Required<Omit<SessionCookieOptions, 'domain' | 'hostPrefix'>> & { domain: string | undefined };
   readonly transport: SessionTransportKind;
   readonly validateCredentials: ValidateCredentials | undefined;
   /** 0 = unlimited. */
@@ -201,7 +207,7 @@ const KNOWN_OPTIONS = new Set([
   'redis', 'keyPrefix', 'ttl', 'absoluteTtl', 'cookie', 'transport', 'validateCredentials',
   'maxSessionsPerUser', 'durability', 'replication', 'expiredEvents', 'csrf', 'loginThrottle', 'controller', 'globalGuard', 'isGlobal',
 ]);
-const KNOWN_COOKIE_OPTIONS = new Set(['name', 'secure', 'sameSite', 'path', 'domain', 'persistent']);
+const KNOWN_COOKIE_OPTIONS = new Set(['name', 'secure', 'sameSite', 'path', 'domain', 'persistent', 'hostPrefix']);
 // RFC 6265 cookie-name: an RFC 7230 token.
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,128}$/;
 const COOKIE_PATH = /^\/[\x21-\x3a\x3c-\x7e]*$/;
@@ -437,6 +443,22 @@ export function validateSessionOptions(raw: unknown): string[] {
       if (cookie.domain !== undefined && (typeof cookie.domain !== 'string' || !COOKIE_DOMAIN.test(cookie.domain))) {
         problems.push(`\`cookie.domain\` must be a host name such as 'example.com' (got ${show(cookie.domain)}).`);
       }
+      if (cookie.hostPrefix !== undefined && typeof cookie.hostPrefix !== 'boolean') {
+        problems.push(`\`cookie.hostPrefix\` must be true or false (got ${show(cookie.hostPrefix)}).`);
+      }
+      // Browsers drop prefixed cookies that break the prefix's rules: refuse them at boot.
+      const hostPrefixed = cookie.hostPrefix === true || (typeof cookie.name === 'string' && cookie.name.startsWith('__Host-'));
+      if (hostPrefixed) {
+        if (cookie.secure === false) problems.push('a `__Host-` cookie must be Secure: remove `cookie.secure: false`.');
+        if (cookie.domain !== undefined) problems.push('a `__Host-` cookie cannot have a Domain: remove `cookie.domain`.');
+        if (cookie.path !== undefined && cookie.path !== '/') problems.push("a `__Host-` cookie must have Path=/: remove `cookie.path`.");
+      }
+      if (typeof cookie.name === 'string' && cookie.name.startsWith('__Secure-') && cookie.secure === false) {
+        problems.push('a `__Secure-` cookie must be Secure: remove `cookie.secure: false`.');
+      }
+      if (cookie.hostPrefix === true && typeof cookie.name === 'string' && cookie.name.startsWith('__')) {
+        problems.push("with `cookie.hostPrefix: true`, give `cookie.name` without a prefix (e.g. 'sid'): it becomes '__Host-sid'.");
+      }
     }
   }
   return problems;
@@ -458,14 +480,23 @@ export function resolveSessionOptions(raw: unknown): ResolvedSessionOptions {
     keyPrefix: typeof options.keyPrefix === 'string' ? options.keyPrefix : SESSION_DEFAULTS.keyPrefix,
     ttlMs: positive(options.ttl, SESSION_DEFAULTS.ttl) * 1000,
     absoluteTtlMs: positive(options.absoluteTtl, SESSION_DEFAULTS.absoluteTtl) * 1000,
-    cookie: {
-      name: cookie.name ?? SESSION_DEFAULTS.cookie.name,
-      secure: cookie.secure ?? SESSION_DEFAULTS.cookie.secure,
-      sameSite: cookie.sameSite ?? SESSION_DEFAULTS.cookie.sameSite,
-      path: cookie.path ?? SESSION_DEFAULTS.cookie.path,
-      domain: cookie.domain,
-      persistent: cookie.persistent ?? SESSION_DEFAULTS.cookie.persistent,
-    },
+    cookie: cookie.hostPrefix === true
+      ? {
+          name: `__Host-${cookie.name ?? SESSION_DEFAULTS.cookie.name}`,
+          secure: true,
+          sameSite: cookie.sameSite ?? SESSION_DEFAULTS.cookie.sameSite,
+          path: '/',
+          domain: undefined,
+          persistent: cookie.persistent ?? SESSION_DEFAULTS.cookie.persistent,
+        }
+      : {
+          name: cookie.name ?? SESSION_DEFAULTS.cookie.name,
+          secure: cookie.secure ?? SESSION_DEFAULTS.cookie.secure,
+          sameSite: cookie.sameSite ?? SESSION_DEFAULTS.cookie.sameSite,
+          path: cookie.path ?? SESSION_DEFAULTS.cookie.path,
+          domain: cookie.domain,
+          persistent: cookie.persistent ?? SESSION_DEFAULTS.cookie.persistent,
+        },
     transport: options.transport ?? SESSION_DEFAULTS.transport,
     validateCredentials: typeof options.validateCredentials === 'function' ? options.validateCredentials : undefined,
     maxSessionsPerUser: positive(options.maxSessionsPerUser, 0),

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { openApiProvider } from './openapi.js';
 import { SESSION_CONFIG } from './session.constants.js';
 import { SessionConfigurableModule, SESSION_MODULE_OPTIONS } from './session.module-definition.js';
 import { resolveSessionOptions } from './session-options.js';
@@ -31,6 +32,8 @@ import { SessionTransport } from './session.transport.js';
     SessionCsrf,
     SessionLoginThrottle,
     SessionGuard,
+    // Applies the OpenAPI decorators when @nestjs/swagger is installed (an optional peer).
+    openApiProvider,
   ],
   // The guard is instantiated in every module that uses it, so its dependencies are exported too;
   // SessionStore for the health indicator (nestjs-redis-session/health).
