@@ -10,6 +10,7 @@ import { SessionRedis } from './session.redis.js';
 import { SessionService } from './session.service.js';
 import { SessionStore } from './session.store.js';
 import { SessionLoginThrottle } from './session.throttle.js';
+import { SessionLint } from './session.lint.js';
 import { SessionTransport } from './session.transport.js';
 
 /**
@@ -31,6 +32,7 @@ import { SessionTransport } from './session.transport.js';
     SessionTransport,
     SessionCsrf,
     SessionLoginThrottle,
+    SessionLint,
     SessionGuard,
     // Applies the OpenAPI decorators when @nestjs/swagger is installed (an optional peer).
     openApiProvider,
