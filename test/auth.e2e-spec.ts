@@ -1,19 +1,41 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Injectable, Module, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
+import { tap, type Observable } from 'rxjs';
 import request from 'supertest';
 import type { Redis } from 'ioredis';
-import { createTestApp, type TestApp } from './support/app.js';
+import { ADAPTERS, createTestApp, type TestApp } from './support/app.js';
 import { sessionCookie, setCookies, tokenOf } from './support/http.js';
 import { dumpPrefix } from './support/redis.js';
 
 const alice = { username: 'alice', password: 'alice-password' };
+
+/** Sets a cookie of the app's own the way each platform does (Express `append`, Fastify `reply.header`). */
+function appendCookie(response: { append?: (n: string, v: string) => unknown; header?: (n: string, v: string) => unknown }, value: string) {
+  if (typeof response.append === 'function') response.append('Set-Cookie', value);
+  else response.header!('set-cookie', value);
+}
+
+/** An app interceptor that sets a cookie before the handler runs and another one after it. */
+@Injectable()
+class OtherCookies implements NestInterceptor {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const response = context.switchToHttp().getResponse();
+    appendCookie(response, 'before=1; Path=/');
+    return next.handle().pipe(tap(() => appendCookie(response, 'after=1; Path=/')));
+  }
+}
+
+@Module({ providers: [{ provide: APP_INTERCEPTOR, useClass: OtherCookies }] })
+class OtherCookiesModule {}
 const bob = { username: 'bob', password: 'bob-password' };
 
-describe('AuthController over HTTP', () => {
+describe.each(ADAPTERS)('AuthController over HTTP (%s)', (adapter) => {
   let t: TestApp;
   let redis: Redis;
   let server: ReturnType<TestApp['app']['getHttpServer']>;
   beforeAll(async () => {
-    t = await createTestApp();
+    t = await createTestApp({}, [], { adapter });
     server = t.app.getHttpServer();
     redis = t.redis;
   });
@@ -227,6 +249,97 @@ describe('AuthController over HTTP', () => {
       expect(await redis.exists(`${t.prefix}user:u-bob`)).toBe(0);
       expect((await request(server).get('/me').set('Cookie', aliceCookie)).status).toBe(200);
       expect((await request(server).post('/auth/logout-all')).status).toBe(401);
+    });
+  });
+
+  describe('where Express and Fastify differ (the platform answers before the module)', () => {
+    const post = (type: string, body: string) => request(server).post('/auth/login').set('Content-Type', type).send(body);
+    const MODULE_415 = 'This route takes an application/json body';
+
+    it('a __proto__ or constructor.prototype key: 400 on both, from the module on Express and from Fastify\'s JSON parser', async () => {
+      const cases = [
+        ['__proto__', '{"admin":true}', true],
+        ['constructor', '{"prototype":{"admin":true}}', true],
+        ['constructor', '{"admin":true}', false], // Fastify lets a constructor without prototype through
+      ] as const;
+      for (const [key, value, fastifyRefuses] of cases) {
+        const res = await post('application/json', `{"username":"alice","password":"alice-password","${key}":${value}}`);
+        expect(res.status).toBe(400);
+        expect(setCookies(res)).toEqual([]);
+        // Fastify's secure-json-parse refuses prototype poisoning itself (onProtoPoisoning and
+        // onConstructorPoisoning: 'error'), with a message of its own.
+        if (adapter === 'fastify' && fastifyRefuses) expect(res.body.message).toMatch(/not valid JSON/);
+        else expect(res.body.message).toEqual([`property ${key} should not exist`]);
+      }
+    });
+
+    it('multipart or XML: 415 on both, from the module on Express and from Fastify (no parser for them)', async () => {
+      const multipart = await request(server).post('/auth/login').field('username', 'alice').field('password', 'alice-password');
+      const xml = await post('application/xml', '<login/>');
+      for (const res of [multipart, xml]) {
+        expect(res.status).toBe(415);
+        expect(setCookies(res)).toEqual([]);
+        if (adapter === 'express') expect(res.body.message).toBe(MODULE_415);
+        else expect(res.body.message).toBe('Unsupported Media Type');
+      }
+    });
+
+    it('urlencoded or text/plain: 415 from the module on both (both platforms parse these bodies)', async () => {
+      const form = await request(server).post('/auth/login').type('form').send(alice);
+      const text = await post('text/plain', JSON.stringify(alice));
+      for (const res of [form, text]) {
+        expect(res.status).toBe(415);
+        expect(res.body.message).toBe(MODULE_415);
+      }
+    });
+
+    it('a JSON content type with no body: 400 on both, from validation on Express and from Fastify\'s parser', async () => {
+      const res = await request(server).post('/auth/login').set('Content-Type', 'application/json');
+      expect(res.status).toBe(400);
+      if (adapter === 'express') expect(res.body.message).toEqual(expect.arrayContaining(['username must be a string']));
+      else expect(res.body.message).toMatch(/Body cannot be empty/);
+    });
+
+    it('DELETE /auth/sessions/:id with an id over 100 characters: 404 on Express, 414 from Fastify\'s router (maxParamLength)', async () => {
+      const cookie = sessionCookie(await login(bob));
+      // Up to 100 characters both reach the module: 404 for an id that is not the user's.
+      expect((await request(server).delete(`/auth/sessions/${'x'.repeat(100)}`).set('Cookie', cookie)).status).toBe(404);
+      // Past it, Fastify's router (find-my-way, maxParamLength 100) answers before the guard runs.
+      // Public session ids are 22 characters, so no real id is affected.
+      const long = await request(server).delete(`/auth/sessions/${'x'.repeat(101)}`).set('Cookie', cookie);
+      expect(long.status).toBe(adapter === 'express' ? 404 : 414);
+      const anonymous = await request(server).delete(`/auth/sessions/${'x'.repeat(101)}`);
+      expect(anonymous.status).toBe(adapter === 'express' ? 401 : 414);
+    });
+
+    it('the same client address and user agent on both; X-Forwarded-For is ignored without trust proxy', async () => {
+      const res = await login().set('X-Forwarded-For', '203.0.113.9').set('User-Agent', `ua-${'u'.repeat(600)}`);
+      expect(res.status).toBe(200);
+      expect(res.body.session.ip).toBe('127.0.0.1');
+      expect(res.body.session.userAgent).toBe(`ua-${'u'.repeat(600)}`.slice(0, 512));
+    });
+  });
+
+  describe('Set-Cookie next to the app\'s own cookies (@Res({ passthrough: true }))', () => {
+    let other: TestApp;
+    beforeAll(async () => {
+      other = await createTestApp({}, [OtherCookiesModule], { adapter });
+    });
+    afterAll(() => other.close());
+
+    const names = (res: request.Response) => setCookies(res).map((c) => c.slice(0, c.indexOf('=')));
+
+    it('login and logout add their cookie to those set before and after the handler, replacing none', async () => {
+      const http = other.app.getHttpServer();
+      const res = await request(http).post('/auth/login').send(alice);
+      expect(res.status).toBe(200);
+      expect(res.body.user.username).toBe('alice'); // passthrough: the handler's return value is still the body
+      expect(names(res).filter((n) => ['before', 'sid', 'after'].includes(n))).toEqual(['before', 'sid', 'after']);
+      const out = await request(http).post('/auth/logout').set('Cookie', sessionCookie(res));
+      expect(out.status).toBe(204);
+      expect(names(out).filter((n) => ['before', 'sid', 'after'].includes(n))).toEqual(['before', 'sid', 'after']);
+      expect(setCookies(out).find((c) => c.startsWith('sid='))).toContain('Max-Age=0');
+      expect((await request(http).get('/me').set('Cookie', sessionCookie(res))).status).toBe(401);
     });
   });
 

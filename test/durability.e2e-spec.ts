@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import request from 'supertest';
-import { createTestApp, type TestApp } from './support/app.js';
+import { ADAPTERS, createTestApp, type TestApp } from './support/app.js';
 import { sessionCookie } from './support/http.js';
 import { sleep, spawnRedisServer, type SpawnedRedis } from './support/redis.js';
 
@@ -27,65 +27,76 @@ describe("durability: 'replicated'", () => {
   let replica: SpawnedRedis;
   let admin: Redis;
   let replicaClient: Redis;
-  let t: TestApp;
   beforeAll(async () => {
-    master = await spawnRedisServer();
+    // No diskless-sync delay (5 s by default): the replica syncs at once.
+    master = await spawnRedisServer({ args: ['--repl-diskless-sync-delay', '0'] });
     replica = await spawnRedisServer({ args: ['--replicaof', master.host, String(master.port)] });
     admin = new Redis(master.url);
     replicaClient = new Redis(replica.url);
     await waitForSync(replicaClient);
-    t = await createTestApp({ redis: { url: master.url }, durability: 'replicated', replication: { replicas: 1, timeoutMs: 200 } });
   });
   afterAll(async () => {
-    await t.close();
     admin.disconnect();
     replicaClient.disconnect();
     await replica.stop();
     await master.stop();
   });
 
-  it('a login is on the replica by the time it is answered; so is a logout', async () => {
-    const http = t.app.getHttpServer();
-    const res = await request(http).post('/auth/login').send({ username: 'alice', password: 'alice-password' });
-    expect(res.status).toBe(200);
-    const key = `${t.prefix}${res.body.session.id}`;
-    expect(await replicaClient.exists(key)).toBe(1);
-    const out = await request(http).post('/auth/logout').set('Cookie', sessionCookie(res));
-    expect(out.status).toBe(204);
-    expect(await replicaClient.exists(key)).toBe(0);
-  });
+  // One master and replica for both platforms; each gets its own app.
+  describe.each(ADAPTERS)('%s', (adapter) => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await createTestApp(
+        { redis: { url: master.url }, durability: 'replicated', replication: { replicas: 1, timeoutMs: 200 } },
+        [],
+        { adapter },
+      );
+    });
+    afterAll(() => t.close());
 
-  it('security writes WAIT; guarded requests do not', async () => {
-    const http = t.app.getHttpServer();
-    const cookie = sessionCookie(await request(http).post('/auth/login').send({ username: 'bob', password: 'bob-password' }));
-    await admin.config('RESETSTAT');
-    for (let i = 0; i < 20; i++) expect((await request(http).get('/me').set('Cookie', cookie)).status).toBe(200);
-    expect(await commandCounts(admin)).toEqual({ getex: 20 });
-    await admin.config('RESETSTAT');
-    await request(http).post('/auth/logout-all').set('Cookie', cookie);
-    expect((await commandCounts(admin)).wait).toBe(1);
-  });
+    it('a login is on the replica by the time it is answered; so is a logout', async () => {
+      const http = t.app.getHttpServer();
+      const res = await request(http).post('/auth/login').send({ username: 'alice', password: 'alice-password' });
+      expect(res.status).toBe(200);
+      const key = `${t.prefix}${res.body.session.id}`;
+      expect(await replicaClient.exists(key)).toBe(1);
+      const out = await request(http).post('/auth/logout').set('Cookie', sessionCookie(res));
+      expect(out.status).toBe(204);
+      expect(await replicaClient.exists(key)).toBe(0);
+    });
 
-  it('with the replica unreachable: logins and logouts answer 503, guarded requests still 200', async () => {
-    const http = t.app.getHttpServer();
-    const cookie = sessionCookie(await request(http).post('/auth/login').send({ username: 'bob', password: 'bob-password' }));
-    replica.signal('SIGSTOP');
-    try {
-      const started = Date.now();
-      const login = await request(http).post('/auth/login').send({ username: 'alice', password: 'alice-password' });
-      expect(login.status).toBe(503);
-      expect(Date.now() - started).toBeLessThan(1500);
-      expect((await request(http).get('/me').set('Cookie', cookie)).status).toBe(200);
-      expect((await request(http).post('/auth/logout').set('Cookie', cookie)).status).toBe(503);
-    } finally {
-      replica.signal('SIGCONT');
-    }
-    await waitForSync(replicaClient);
-    expect((await request(http).post('/auth/login').send({ username: 'alice', password: 'alice-password' })).status).toBe(200);
+    it('security writes WAIT; guarded requests do not', async () => {
+      const http = t.app.getHttpServer();
+      const cookie = sessionCookie(await request(http).post('/auth/login').send({ username: 'bob', password: 'bob-password' }));
+      await admin.config('RESETSTAT');
+      for (let i = 0; i < 20; i++) expect((await request(http).get('/me').set('Cookie', cookie)).status).toBe(200);
+      expect(await commandCounts(admin)).toEqual({ getex: 20 });
+      await admin.config('RESETSTAT');
+      await request(http).post('/auth/logout-all').set('Cookie', cookie);
+      expect((await commandCounts(admin)).wait).toBe(1);
+    });
+
+    it('with the replica unreachable: logins and logouts answer 503, guarded requests still 200', async () => {
+      const http = t.app.getHttpServer();
+      const cookie = sessionCookie(await request(http).post('/auth/login').send({ username: 'bob', password: 'bob-password' }));
+      replica.signal('SIGSTOP');
+      try {
+        const started = Date.now();
+        const login = await request(http).post('/auth/login').send({ username: 'alice', password: 'alice-password' });
+        expect(login.status).toBe(503);
+        expect(Date.now() - started).toBeLessThan(1500);
+        expect((await request(http).get('/me').set('Cookie', cookie)).status).toBe(200);
+        expect((await request(http).post('/auth/logout').set('Cookie', cookie)).status).toBe(503);
+      } finally {
+        replica.signal('SIGCONT');
+      }
+      await waitForSync(replicaClient);
+      expect((await request(http).post('/auth/login').send({ username: 'alice', password: 'alice-password' })).status).toBe(200);
+    });
   });
 });
 
-describe("durability: 'none' (default)", () => {
+describe.each(ADAPTERS)("durability: 'none' (default) (%s)", (adapter) => {
   let server: SpawnedRedis;
   let admin: Redis;
   beforeAll(async () => {
@@ -98,7 +109,7 @@ describe("durability: 'none' (default)", () => {
   });
 
   it('sends no WAIT and opens no second connection', async () => {
-    const t = await createTestApp({ redis: { url: server.url } });
+    const t = await createTestApp({ redis: { url: server.url } }, [], { adapter });
     try {
       await admin.config('RESETSTAT');
       const res = await request(t.app.getHttpServer()).post('/auth/login').send({ username: 'alice', password: 'alice-password' });

@@ -4,7 +4,7 @@ import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { SessionModule, SessionService, type SessionModuleAllOptions } from '../src/index.js';
-import { createTestApp, GuardedController, validateCredentials } from './support/app.js';
+import { ADAPTERS, createTestApp, GuardedController, listenOn, validateCredentials } from './support/app.js';
 import { sessionCookie } from './support/http.js';
 import { sleep, TEST_CLIENT_NAME, testRedisUrl, uniquePrefix, usePrivateRedis } from './support/redis.js';
 
@@ -52,7 +52,7 @@ describe('forRootAsync', () => {
   @Module({ providers: [AppConfig], exports: [AppConfig] })
   class AppConfigModule {}
 
-  it('builds the options from injected providers; extras sit next to useFactory', async () => {
+  it.each(ADAPTERS)('builds the options from injected providers; extras sit next to useFactory (%s)', async (adapter) => {
     @Module({
       imports: [
         SessionModule.forRootAsync({
@@ -71,8 +71,7 @@ describe('forRootAsync', () => {
     })
     class AppModule {}
     const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-    const app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
+    const app = await listenOn(moduleRef, adapter);
     try {
       const server = app.getHttpServer();
       expect((await request(server).get('/open')).status).toBe(401); // globalGuard took effect
@@ -96,9 +95,9 @@ describe('forRootAsync', () => {
   });
 });
 
-describe('module shape', () => {
+describe.each(ADAPTERS)('module shape (%s)', (adapter) => {
   it('controller: false leaves the /auth routes out; SessionService still works', async () => {
-    const t = await createTestApp({ controller: false });
+    const t = await createTestApp({ controller: false }, [], { adapter });
     try {
       const server = t.app.getHttpServer();
       expect((await request(server).post('/auth/login').send({ username: 'a', password: 'b' })).status).toBe(404);
@@ -110,7 +109,7 @@ describe('module shape', () => {
   });
 
   it('without validateCredentials the login route answers 501, the rest works', async () => {
-    const t = await createTestApp({ validateCredentials: undefined });
+    const t = await createTestApp({ validateCredentials: undefined }, [], { adapter });
     try {
       const server = t.app.getHttpServer();
       const res = await request(server).post('/auth/login').send({ username: 'a', password: 'b' });
@@ -124,7 +123,7 @@ describe('module shape', () => {
 });
 
 describe('isGlobal', () => {
-  it('lets a feature module use SessionGuard without importing SessionModule', async () => {
+  it.each(ADAPTERS)('lets a feature module use SessionGuard without importing SessionModule (%s)', async (adapter) => {
     @Module({ controllers: [GuardedController] })
     class FeatureModule {}
     const moduleRef = await Test.createTestingModule({
@@ -133,8 +132,7 @@ describe('isGlobal', () => {
         FeatureModule,
       ],
     }).compile();
-    const app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
+    const app = await listenOn(moduleRef, adapter);
     try {
       const server = app.getHttpServer();
       const res = await request(server).post('/auth/login').send({ username: 'bob', password: 'bob-password' });
@@ -146,7 +144,7 @@ describe('isGlobal', () => {
   });
 });
 
-describe('Redis connections', () => {
+describe.each(ADAPTERS)('Redis connections (%s)', (adapter) => {
   const own = usePrivateRedis();
 
   /** Connections other than the tests' own (the module's). */
@@ -161,7 +159,7 @@ describe('Redis connections', () => {
   };
 
   it('closes the connection it created on app.close()', async () => {
-    const t = await createTestApp({ redis: { url: own.server.url } });
+    const t = await createTestApp({ redis: { url: own.server.url } }, [], { adapter });
     const res = await request(t.app.getHttpServer()).post('/auth/login').send({ username: 'alice', password: 'alice-password' });
     expect(res.status).toBe(200);
     expect(await clientNames()).toBe(1);
@@ -170,7 +168,7 @@ describe('Redis connections', () => {
   });
 
   it('accepts plain ioredis options (host, port) as well as a URL', async () => {
-    const t = await createTestApp({ redis: { host: own.server.host, port: own.server.port } });
+    const t = await createTestApp({ redis: { host: own.server.host, port: own.server.port } }, [], { adapter });
     try {
       const res = await request(t.app.getHttpServer()).post('/auth/login').send({ username: 'alice', password: 'alice-password' });
       expect(res.status).toBe(200);
@@ -182,7 +180,7 @@ describe('Redis connections', () => {
 
   it('never closes a client the app passed in', async () => {
     const client = new Redis(own.server.url, { commandTimeout: 1000 });
-    const t = await createTestApp({ redis: { client } });
+    const t = await createTestApp({ redis: { client } }, [], { adapter });
     const res = await request(t.app.getHttpServer()).post('/auth/login').send({ username: 'alice', password: 'alice-password' });
     expect(res.status).toBe(200);
     await t.close();

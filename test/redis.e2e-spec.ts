@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import request from 'supertest';
-import { createTestApp, type TestApp } from './support/app.js';
+import { ADAPTERS, createTestApp, onEachAdapter, type AdapterName, type TestApp } from './support/app.js';
 import { sessionCookie } from './support/http.js';
 import { sleep, spawnRedisServer, usePrivateRedis, type SpawnedRedis } from './support/redis.js';
 
@@ -17,14 +17,14 @@ async function commandCounts(admin: Redis): Promise<Record<string, number>> {
   return counts;
 }
 
-describe('Redis commands per request', () => {
+describe.each(ADAPTERS)('Redis commands per request (%s)', (adapter) => {
   const own = usePrivateRedis();
 
   it.each([
     ['@UseGuards(SessionGuard)', false],
     ['a global guard plus @UseGuards (the guard runs twice)', true],
   ])('a guarded request sends exactly one command, GETEX, with %s', async (_label, globalGuard) => {
-    const t = await createTestApp({ redis: { url: own.server.url }, globalGuard });
+    const t = await createTestApp({ redis: { url: own.server.url }, globalGuard }, [], { adapter });
     try {
       const http = t.app.getHttpServer();
       const cookie = sessionCookie(await request(http).post('/auth/login').send(alice));
@@ -37,7 +37,7 @@ describe('Redis commands per request', () => {
   });
 
   it('a bad or expired token costs no command at all', async () => {
-    const t = await createTestApp({ redis: { url: own.server.url } });
+    const t = await createTestApp({ redis: { url: own.server.url } }, [], { adapter });
     try {
       const http = t.app.getHttpServer();
       await request(http).get('/me'); // connect
@@ -53,7 +53,7 @@ describe('Redis commands per request', () => {
   });
 
   it('no KEYS or SCAN, whatever the routes do', async () => {
-    const t = await createTestApp({ redis: { url: own.server.url }, maxSessionsPerUser: 2 });
+    const t = await createTestApp({ redis: { url: own.server.url }, maxSessionsPerUser: 2 }, [], { adapter });
     try {
       const http = t.app.getHttpServer();
       await own.admin.config('RESETSTAT');
@@ -76,20 +76,22 @@ describe('Redis commands per request', () => {
   });
 });
 
-describe('Redis outages', () => {
+// Both platforms at once, on one server: these tests mostly wait (a 3 s stall, a restart),
+// so the Express and the Fastify app go through the same outage side by side.
+describe('Redis outages (express and fastify side by side)', () => {
   let server: SpawnedRedis;
-  let t: TestApp;
-  let http: ReturnType<TestApp['app']['getHttpServer']>;
-  let cookie: string;
+  const apps = {} as Record<AdapterName, { t: TestApp; http: ReturnType<TestApp['app']['getHttpServer']>; cookie: string }>;
   beforeAll(async () => {
     // AOF with fsync on every write, so a killed and restarted server keeps its sessions.
     server = await spawnRedisServer({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
-    t = await createTestApp({ redis: { url: server.url } });
-    http = t.app.getHttpServer();
-    cookie = sessionCookie(await request(http).post('/auth/login').send(alice));
+    for (const adapter of ADAPTERS) {
+      const t = await createTestApp({ redis: { url: server.url } }, [], { adapter });
+      const http = t.app.getHttpServer();
+      apps[adapter] = { t, http, cookie: sessionCookie(await request(http).post('/auth/login').send(alice)) };
+    }
   });
   afterAll(async () => {
-    await t.close();
+    for (const app of Object.values(apps)) await app.t.close();
     await server.stop();
   });
 
@@ -98,56 +100,68 @@ describe('Redis outages', () => {
     const res = await req;
     return { status: res.status, ms: Date.now() - started, body: res.body };
   };
+  const onEach = (check: (adapter: AdapterName, http: ReturnType<TestApp['app']['getHttpServer']>, cookie: string) => Promise<void>) =>
+    onEachAdapter((adapter) => check(adapter, apps[adapter].http, apps[adapter].cookie));
 
   it('a stalled Redis (SIGSTOP) gives 503 within about a second on every route, then recovers', async () => {
-    expect((await request(http).get('/me').set('Cookie', cookie)).status).toBe(200);
+    await onEach(async (_adapter, http, cookie) => {
+      expect((await request(http).get('/me').set('Cookie', cookie)).status).toBe(200);
+    });
     server.signal('SIGSTOP');
     try {
-      const results = await Promise.all([
-        timed(request(http).get('/me').set('Cookie', cookie)),
-        timed(request(http).get('/auth/session').set('Cookie', cookie)),
-        timed(request(http).get('/auth/sessions').set('Cookie', cookie)),
-        timed(request(http).post('/auth/login').send(alice)),
-        timed(request(http).post('/auth/logout').set('Cookie', 'sid=' + 'b'.repeat(43) + '.zzzzzzzz')),
-      ]);
-      process.stdout.write(`stalled Redis: ${JSON.stringify(results.map((r) => [r.status, r.ms]))}\n`);
-      for (const result of results) {
-        expect(result.status).toBe(503);
-        expect(result.ms).toBeLessThan(1600);
-        expect(result.body.message).toMatch(/unavailable/i);
-      }
-      // Sustained traffic through a 3 s stall: latency must not pile up batch after batch.
-      const sustained = await Promise.all(
-        Array.from({ length: 60 }, (_, i) => sleep(i * 50).then(() => timed(request(http).get('/me').set('Cookie', cookie)))),
-      );
-      expect(sustained.map((r) => r.status).filter((s) => s !== 503)).toEqual([]);
-      expect(Math.max(...sustained.map((r) => r.ms))).toBeLessThan(1600);
+      await onEach(async (adapter, http, cookie) => {
+        const results = await Promise.all([
+          timed(request(http).get('/me').set('Cookie', cookie)),
+          timed(request(http).get('/auth/session').set('Cookie', cookie)),
+          timed(request(http).get('/auth/sessions').set('Cookie', cookie)),
+          timed(request(http).post('/auth/login').send(alice)),
+          timed(request(http).post('/auth/logout').set('Cookie', 'sid=' + 'b'.repeat(43) + '.zzzzzzzz')),
+        ]);
+        process.stdout.write(`stalled Redis (${adapter}): ${JSON.stringify(results.map((r) => [r.status, r.ms]))}\n`);
+        for (const result of results) {
+          expect(result.status).toBe(503);
+          expect(result.ms).toBeLessThan(1600);
+          expect(result.body.message).toMatch(/unavailable/i);
+        }
+        // Sustained traffic through a 3 s stall: latency must not pile up batch after batch.
+        const sustained = await Promise.all(
+          Array.from({ length: 60 }, (_, i) => sleep(i * 50).then(() => timed(request(http).get('/me').set('Cookie', cookie)))),
+        );
+        expect(sustained.map((r) => r.status).filter((s) => s !== 503)).toEqual([]);
+        expect(Math.max(...sustained.map((r) => r.ms))).toBeLessThan(1600);
+      });
     } finally {
       server.signal('SIGCONT');
     }
-    expect((await request(http).get('/me').set('Cookie', cookie)).status).toBe(200);
+    await onEach(async (_adapter, http, cookie) => {
+      expect((await request(http).get('/me').set('Cookie', cookie)).status).toBe(200);
+    });
   });
 
   it('a dead Redis gives 503s (never 401, never a hang); after a restart the same session works', async () => {
     server.signal('SIGKILL');
     await sleep(50);
-    const during = [];
-    for (let i = 0; i < 4; i++) during.push(await timed(request(http).get('/me').set('Cookie', cookie)));
-    for (const result of during) {
-      expect(result.status).toBe(503);
-      expect(result.ms).toBeLessThan(1600);
-    }
+    await onEach(async (_adapter, http, cookie) => {
+      const during = [];
+      for (let i = 0; i < 4; i++) during.push(await timed(request(http).get('/me').set('Cookie', cookie)));
+      for (const result of during) {
+        expect(result.status).toBe(503);
+        expect(result.ms).toBeLessThan(1600);
+      }
+    });
     await server.restart();
-    const statuses: number[] = [];
-    const deadline = Date.now() + 5000;
-    let status = 0;
-    while (Date.now() < deadline) {
-      status = (await request(http).get('/me').set('Cookie', cookie)).status;
-      statuses.push(status);
-      if (status === 200) break;
-      await sleep(100);
-    }
-    expect(status).toBe(200); // reconnected by itself, session intact (AOF)
-    expect(statuses.filter((s) => s !== 200 && s !== 503)).toEqual([]);
+    await onEach(async (_adapter, http, cookie) => {
+      const statuses: number[] = [];
+      const deadline = Date.now() + 5000;
+      let status = 0;
+      while (Date.now() < deadline) {
+        status = (await request(http).get('/me').set('Cookie', cookie)).status;
+        statuses.push(status);
+        if (status === 200) break;
+        await sleep(100);
+      }
+      expect(status).toBe(200); // reconnected by itself, session intact (AOF)
+      expect(statuses.filter((s) => s !== 200 && s !== 503)).toEqual([]);
+    });
   });
 });

@@ -1,5 +1,6 @@
 import { Controller, Get, Module, type DynamicModule, type INestApplication, type Type } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
+import { Test, type TestingModule } from '@nestjs/testing';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import {
   CurrentSession,
   Public,
@@ -66,7 +67,28 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+/** The HTTP platforms the e2e suites run on. */
+export const ADAPTERS = ['express', 'fastify'] as const;
+export type AdapterName = (typeof ADAPTERS)[number];
+
+/**
+ * Runs `check` for every platform at once, for tests that mostly wait (expiry, outages):
+ * side by side they cost the time of one. Waits for all; a failure names its platform.
+ */
+export async function onEachAdapter(check: (adapter: AdapterName) => Promise<void>): Promise<void> {
+  const results = await Promise.allSettled(ADAPTERS.map((adapter) => check(adapter)));
+  results.forEach((result, i) => {
+    if (result.status === 'rejected') {
+      const error = result.reason as unknown;
+      if (error instanceof Error) error.message = `[${ADAPTERS[i]}] ${error.message}`;
+      throw error;
+    }
+  });
+}
+
 export interface TestAppSetup {
+  /** The HTTP platform: `'express'` (default) or `'fastify'` (no cookie plugin: the module needs none). */
+  adapter?: AdapterName;
   /**
    * The assertion client (`TestApp.redis`): by default a new client on the URL or
    * host in `options.redis` (else the suite's Redis); pass your own (the caller closes
@@ -98,8 +120,7 @@ export async function createTestApp(
   })
   class AppModule {}
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  await app.listen(0, '127.0.0.1');
+  const app = await listenOn(moduleRef, setup.adapter ?? 'express');
   const owned = setup.assertionClient === undefined;
   const redis = setup.assertionClient === undefined ? assertionClient(redisUrlOf(options.redis)) : setup.assertionClient;
   if (redis) await redis.ping(); // connected before the test starts counting commands
@@ -112,6 +133,24 @@ export async function createTestApp(
       if (owned && redis) redis.disconnect();
     },
   };
+}
+
+/**
+ * Creates the app on the chosen platform and listens on a free port. Fastify is
+ * loaded only when asked for, so Express-only suites do not pay for it.
+ */
+export async function listenOn(moduleRef: TestingModule, adapter: AdapterName): Promise<INestApplication> {
+  if (adapter === 'fastify') {
+    const { FastifyAdapter } = await import('@nestjs/platform-fastify');
+    const app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), { logger: false });
+    await app.listen(0, '127.0.0.1');
+    // What Nest's docs ask before supertest talks to a Fastify app.
+    await app.getHttpAdapter().getInstance().ready();
+    return app;
+  }
+  const app = moduleRef.createNestApplication({ logger: false });
+  await app.listen(0, '127.0.0.1');
+  return app;
 }
 
 function noAssertionClient(): Redis {
