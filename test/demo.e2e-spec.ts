@@ -104,6 +104,15 @@ describe('demo app', () => {
     expect((await request(server).get('/me').set('Cookie', first)).status).toBe(401);
   });
 
+  it('serves Prometheus metrics at /metrics, including the module\'s session_* series', async () => {
+    await cookieFor('alice');
+    const response = await request(server).get('/metrics');
+    expect(response.status).toBe(200);
+    expect(response.headers['content-type']).toMatch(/^text\/plain/);
+    expect(response.text).toMatch(/^session_logins_total\{result="success"\} [1-9]/m);
+    expect(response.text).toContain('# TYPE session_guard_duration_seconds histogram');
+  });
+
   it('gives a wrong password and an unknown user the same 401', async () => {
     const wrongPassword = await login('alice', 'not-her-password');
     const unknownUser = await login('mallory', 'not-her-password');

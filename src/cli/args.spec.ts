@@ -18,6 +18,17 @@ describe('parseCommandLine', () => {
     expect(parseCommandLine(['stats'])).toMatchObject({ invocation: { command: { name: 'stats' } } });
   });
 
+  it('takes a session id that starts with "-" as it is (ids are random base64url)', () => {
+    expect(parseCommandLine(['sessions', 'revoke', 'u-1', '-HgXiPBG83uITy48GeO61g', '--json', '--prefix', 'app:s:'])).toEqual({
+      kind: 'run',
+      invocation: { command: { name: 'revoke', userId: 'u-1', sessionId: '-HgXiPBG83uITy48GeO61g' }, json: true, prefix: 'app:s:', ttlSeconds: 1800 },
+    });
+    const dashes = '--yzXiPBG83uITy48GeO6A'; // 22 characters, like every session id
+    expect(parseCommandLine(['sessions', 'revoke', '--prefix', 'p:', '42', dashes])).toMatchObject({
+      invocation: { command: { name: 'revoke', userId: '42', sessionId: dashes }, prefix: 'p:' },
+    });
+  });
+
   it('keeps the user id as typed, and takes one that starts with "-" after --', () => {
     expect(parseCommandLine(['sessions', 'list', '007'])).toMatchObject({ invocation: { command: { userId: '007' } } });
     expect(parseCommandLine(['sessions', 'list', '--', '-1'])).toMatchObject({ invocation: { command: { userId: '-1' } } });

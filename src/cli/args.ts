@@ -14,6 +14,33 @@ export const Exit = {
   Internal: 4,
 } as const;
 
+/**
+ * A public session id is 22 base64url characters and may start with '-', which parseArgs
+ * would read as an option cluster: such arguments are moved behind a '--', where
+ * everything is positional, so operators can paste ids as they are.
+ */
+function protectSessionIds(argv: readonly string[]): string[] {
+  const separator = argv.indexOf('--');
+  const head = separator === -1 ? [...argv] : argv.slice(0, separator);
+  const tail = separator === -1 ? [] : argv.slice(separator + 1);
+  const ids = head.filter((arg) => /^-[A-Za-z0-9_-]{21}$/.test(arg));
+  if (ids.length === 0) return [...argv];
+  // Positionals keep their order: everything positional goes behind the separator.
+  const options: string[] = [];
+  const positionals: string[] = [];
+  for (let i = 0; i < head.length; i++) {
+    const arg = head[i];
+    if ((arg === '--prefix' || arg === '--ttl') && i + 1 < head.length) {
+      options.push(arg, head[++i]);
+    } else if (arg.startsWith('-') && !ids.includes(arg)) {
+      options.push(arg);
+    } else {
+      positionals.push(arg);
+    }
+  }
+  return [...options, '--', ...positionals, ...tail];
+}
+
 export const DEFAULT_PREFIX = 'session:';
 export const DEFAULT_TTL_SECONDS = 1800;
 /** Ten years, the module's own bound. */
@@ -74,7 +101,7 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
-      args: [...argv],
+      args: protectSessionIds(argv),
       options: {
         json: { type: 'boolean' },
         prefix: { type: 'string' },

@@ -5,6 +5,7 @@ import { SessionModule, type SessionModuleOptions } from '../index.js';
 import { DemoController } from './demo.controller.js';
 import { HealthController } from './health.controller.js';
 import { LoginPageController } from './login-page.controller.js';
+import { MetricsController } from './metrics.controller.js';
 import { DemoUsers, type DemoAccount } from './users.js';
 
 export interface DemoAppOptions {
@@ -18,7 +19,7 @@ export interface DemoAppOptions {
   cookieSecure?: boolean;
 }
 
-/** The demo app: the login page, `/me`, `/admin`, `/health`, and the module's `/auth` routes. */
+/** The demo app: the login page, `/me`, `/admin`, `/health`, `/metrics`, and the module's `/auth` routes. */
 @Module({})
 export class AppModule {
   static forRoot(options: DemoAppOptions): DynamicModule {
@@ -34,12 +35,13 @@ export class AppModule {
               ...(options.keyPrefix !== undefined && { keyPrefix: options.keyPrefix }),
               cookie: { secure: options.cookieSecure ?? true },
               validateCredentials: users.validateCredentials,
+              metrics: true,
             };
           },
         }),
         TerminusModule.forRoot({ logger: false }),
       ],
-      controllers: [LoginPageController, DemoController, HealthController],
+      controllers: [LoginPageController, DemoController, HealthController, MetricsController],
       providers: [SessionHealthIndicator],
     };
   }

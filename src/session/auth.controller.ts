@@ -12,6 +12,7 @@ import {
   Post,
   Req,
   Res,
+  ServiceUnavailableException,
   UnauthorizedException,
   UseGuards,
 } from '@nestjs/common';
@@ -32,6 +33,7 @@ import { LoginDto } from './dto/login.dto.js';
 import { SESSION_CONFIG } from './session.constants.js';
 import { SessionCsrf } from './session.csrf.js';
 import { SessionLoginThrottle } from './session.throttle.js';
+import { SessionMetrics, type LoginResult } from './session.metrics.js';
 import { SessionGuard } from './session.guard.js';
 import type { ResolvedSessionOptions } from './session-options.js';
 import { SessionService } from './session.service.js';
@@ -62,6 +64,7 @@ export class AuthController {
     private readonly transport: SessionTransport,
     private readonly csrf: SessionCsrf,
     private readonly throttle: SessionLoginThrottle,
+    private readonly metrics: SessionMetrics,
     @Inject(SESSION_CONFIG) private readonly config: ResolvedSessionOptions,
   ) {}
 
@@ -80,6 +83,19 @@ export class AuthController {
     @Req() request: HttpRequestLike,
     @Res({ passthrough: true }) response: unknown,
   ): Promise<LoginResponse> {
+    if (!this.metrics.enabled) return this.authenticate(body, request, response);
+    const startedAt = performance.now();
+    try {
+      const result = await this.authenticate(body, request, response);
+      this.metrics.login('success', startedAt);
+      return result;
+    } catch (err) {
+      this.metrics.login(loginResult(err), startedAt);
+      throw err;
+    }
+  }
+
+  private async authenticate(body: LoginDto, request: HttpRequestLike, response: unknown): Promise<LoginResponse> {
     const validate = this.config.validateCredentials;
     if (!validate) {
       throw new NotImplementedException('Login is not configured: set validateCredentials in SessionModule options');
@@ -167,6 +183,13 @@ export class AuthController {
     this.transport.clearCookie(response);
     if (this.csrf.doubleSubmit) this.transport.clearCsrfCookie(response);
   }
+}
+
+function loginResult(err: unknown): LoginResult {
+  if (err instanceof UnauthorizedException) return 'failure';
+  if (err instanceof HttpException && err.getStatus() === HttpStatus.TOO_MANY_REQUESTS) return 'throttled';
+  if (err instanceof ServiceUnavailableException) return 'unavailable';
+  return 'error';
 }
 
 function requestContext(request: HttpRequestLike): { ip: string | undefined; userAgent: string | undefined } {

@@ -327,7 +327,14 @@ describe('resolveSessionOptions', () => {
         delayAfter: 5,
         maxDelayMs: 2000,
       },
+      metrics: null,
     });
+  });
+
+  it('resolves metrics: true to the default registry and prefix', () => {
+    expect(resolveSessionOptions({ redis, metrics: true }).metrics).toEqual({ registry: undefined, prefix: 'session_' });
+    expect(validateSessionOptions({ redis, metrics: { prefix: 'bad prefix' } }).join('\n')).toMatch(/`metrics.prefix`/);
+    expect(validateSessionOptions({ redis, metrics: { registry: {} } }).join('\n')).toMatch(/`metrics.registry`/);
   });
 
   it('resolves loginThrottle, and false turns it off', () => {

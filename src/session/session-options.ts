@@ -121,6 +121,12 @@ export interface SessionModuleOptions {
    * default; `false` turns it off.
    */
   loginThrottle?: false | SessionLoginThrottleOptions;
+  /**
+   * Prometheus metrics (needs `prom-client`, an optional peer): guard checks and their
+   * time, logins by result and their time, revocations, Redis errors. `true` registers
+   * them in prom-client's default registry with the prefix `session_`. Default `false`.
+   */
+  metrics?: boolean | { registry?: object; prefix?: string };
 }
 
 /** Login throttling options. Counts are of failed attempts in a fixed window. */
@@ -184,6 +190,8 @@ export interface ResolvedSessionOptions {
   readonly replicas: number;
   readonly replicationTimeoutMs: number;
   readonly expiredEvents: boolean;
+  /** Null when metrics are off. */
+  readonly metrics: { registry: object | undefined; prefix: string } | null;
   /** Null when login throttling is off. */
   readonly loginThrottle: {
     perUsername: { limit: number; windowMs: number };
@@ -205,7 +213,7 @@ export const SESSION_DEFAULTS = {
 
 const KNOWN_OPTIONS = new Set([
   'redis', 'keyPrefix', 'ttl', 'absoluteTtl', 'cookie', 'transport', 'validateCredentials',
-  'maxSessionsPerUser', 'durability', 'replication', 'expiredEvents', 'csrf', 'loginThrottle', 'controller', 'globalGuard', 'isGlobal',
+  'maxSessionsPerUser', 'durability', 'replication', 'expiredEvents', 'csrf', 'loginThrottle', 'metrics', 'controller', 'globalGuard', 'isGlobal',
 ]);
 const KNOWN_COOKIE_OPTIONS = new Set(['name', 'secure', 'sameSite', 'path', 'domain', 'persistent', 'hostPrefix']);
 // RFC 6265 cookie-name: an RFC 7230 token.
@@ -267,6 +275,23 @@ function validateSeconds(name: string, value: unknown, problems: string[]): void
     problems.push(`\`${name}\` must be a whole number of seconds greater than 0 (got ${show(value)}).`);
   } else if (value > 31_536_000 * 10) {
     problems.push(`\`${name}\` must be at most ten years in seconds (got ${value}); is it in milliseconds?`);
+  }
+}
+
+function validateMetrics(metrics: unknown, problems: string[]): void {
+  if (metrics === undefined || typeof metrics === 'boolean') return;
+  if (!isObject(metrics)) {
+    problems.push(`\`metrics\` must be true, false or { registry?, prefix? } (got ${show(metrics)}).`);
+    return;
+  }
+  for (const key of Object.keys(metrics)) {
+    if (key !== 'registry' && key !== 'prefix') problems.push(`unknown option \`metrics.${key}\`.`);
+  }
+  if (metrics.prefix !== undefined && (typeof metrics.prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(metrics.prefix))) {
+    problems.push(`\`metrics.prefix\` must be a Prometheus name prefix such as 'myapp_session_' (got ${show(metrics.prefix)}).`);
+  }
+  if (metrics.registry !== undefined && (!isObject(metrics.registry) || typeof metrics.registry.getSingleMetric !== 'function')) {
+    problems.push('`metrics.registry` must be a prom-client Registry.');
   }
 }
 
@@ -406,6 +431,7 @@ export function validateSessionOptions(raw: unknown): string[] {
   }
   validateCsrf(raw.csrf, problems);
   validateThrottle(raw.loginThrottle, problems);
+  validateMetrics(raw.metrics, problems);
   for (const flag of ['controller', 'globalGuard', 'isGlobal', 'expiredEvents'] as const) {
     if (raw[flag] !== undefined && typeof raw[flag] !== 'boolean') {
       problems.push(`\`${flag}\` must be true or false (got ${show(raw[flag])}).`);
@@ -506,6 +532,16 @@ export function resolveSessionOptions(raw: unknown): ResolvedSessionOptions {
     expiredEvents: options.expiredEvents === true,
     csrf: resolveCsrf(options.csrf),
     loginThrottle: resolveThrottle(options.loginThrottle),
+    metrics: resolveMetrics(options.metrics),
+  };
+}
+
+function resolveMetrics(metrics: SessionModuleOptions['metrics']): ResolvedSessionOptions['metrics'] {
+  if (metrics === undefined || metrics === false) return null;
+  const given = isObject(metrics) ? metrics : {};
+  return {
+    registry: isObject(given.registry) ? given.registry : undefined,
+    prefix: typeof given.prefix === 'string' ? given.prefix : 'session_',
   };
 }
 

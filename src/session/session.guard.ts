@@ -8,6 +8,7 @@ import {
 import { Reflector } from '@nestjs/core';
 import { IS_PUBLIC_KEY, ROLES_KEY, SESSION_REQUEST_KEY } from './session.constants.js';
 import { SessionCsrf } from './session.csrf.js';
+import { SessionMetrics, type GuardResult } from './session.metrics.js';
 import { SessionService } from './session.service.js';
 import { SessionTransport, type HttpRequestLike } from './session.transport.js';
 import type { Session } from './session.types.js';
@@ -38,6 +39,7 @@ export class SessionGuard implements CanActivate {
     protected readonly transport: SessionTransport,
     protected readonly reflector: Reflector,
     protected readonly csrf: SessionCsrf,
+    protected readonly metrics: SessionMetrics,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -45,6 +47,19 @@ export class SessionGuard implements CanActivate {
     if (rules.isPublic) return true;
     // HTTP only; a guard that cannot check a WebSocket or RPC call refuses it.
     if (context.getType() !== 'http') return false;
+    if (!this.metrics.enabled) return this.check(context, rules);
+    const startedAt = performance.now();
+    try {
+      const allowed = await this.check(context, rules);
+      this.metrics.guard('ok', startedAt);
+      return allowed;
+    } catch (err) {
+      this.metrics.guard(guardResult(err), startedAt);
+      throw err;
+    }
+  }
+
+  private async check(context: ExecutionContext, rules: RouteRules): Promise<boolean> {
     const request = context.switchToHttp().getRequest<GuardedRequest>();
     // Already validated for this request (global guard plus @UseGuards): no second round-trip.
     let session = request[SESSION_REQUEST_KEY];
@@ -88,4 +103,10 @@ export class SessionGuard implements CanActivate {
     }
     return rules;
   }
+}
+
+function guardResult(err: unknown): GuardResult {
+  if (err instanceof UnauthorizedException) return 'unauthorized';
+  if (err instanceof ForbiddenException) return 'forbidden';
+  return 'unavailable';
 }

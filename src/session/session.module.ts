@@ -11,6 +11,7 @@ import { SessionService } from './session.service.js';
 import { SessionStore } from './session.store.js';
 import { SessionLoginThrottle } from './session.throttle.js';
 import { SessionLint } from './session.lint.js';
+import { SessionMetrics } from './session.metrics.js';
 import { SessionTransport } from './session.transport.js';
 
 /**
@@ -33,12 +34,13 @@ import { SessionTransport } from './session.transport.js';
     SessionCsrf,
     SessionLoginThrottle,
     SessionLint,
+    SessionMetrics,
     SessionGuard,
     // Applies the OpenAPI decorators when @nestjs/swagger is installed (an optional peer).
     openApiProvider,
   ],
   // The guard is instantiated in every module that uses it, so its dependencies are exported too;
   // SessionStore for the health indicator (nestjs-redis-session/health).
-  exports: [SessionService, SessionGuard, SessionTransport, SessionCsrf, SESSION_CONFIG, SessionStore],
+  exports: [SessionService, SessionGuard, SessionTransport, SessionCsrf, SessionMetrics, SESSION_CONFIG, SessionStore],
 })
 export class SessionModule extends SessionConfigurableModule {}

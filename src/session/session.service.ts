@@ -10,6 +10,7 @@ import {
   type SessionRotatedEvent,
 } from './session.events.js';
 import type { ResolvedSessionOptions } from './session-options.js';
+import { SessionMetrics } from './session.metrics.js';
 import { SessionStore, type StoredEntry } from './session.store.js';
 import { generateToken, isSessionId, sessionIdOf, tokenDeadline } from './session-token.js';
 import { toStoredSession } from './session-user.js';
@@ -36,6 +37,7 @@ export class SessionService {
   constructor(
     private readonly store: SessionStore,
     private readonly events: SessionEvents,
+    private readonly metrics: SessionMetrics,
     @Inject(SESSION_CONFIG) config: ResolvedSessionOptions,
   ) {
     this.ttlMs = config.ttlMs;
@@ -94,6 +96,7 @@ export class SessionService {
     const stored = await this.store.destroy(id);
     if (!stored) return false;
     this.events.emit(SessionEvent.Destroyed, { sessionId: id, userId: stored.userId } satisfies SessionDestroyedEvent);
+    this.metrics.revoked('logout');
     return true;
   }
 
@@ -154,6 +157,7 @@ export class SessionService {
   }
 
   private emitRevoked(ids: string[], userId: string | number, reason: SessionRevokedEvent['reason']): void {
+    this.metrics.revoked(reason, ids.length);
     for (const sessionId of ids) {
       this.events.emit(SessionEvent.Revoked, { sessionId, userId, reason } satisfies SessionRevokedEvent);
     }

@@ -3,6 +3,7 @@ import { decodeSession, type StoredSession } from './session.codec.js';
 import { SESSION_CONFIG } from './session.constants.js';
 import { SessionStoreUnavailableException } from './session.errors.js';
 import type { ResolvedSessionOptions } from './session-options.js';
+import { SessionMetrics } from './session.metrics.js';
 import { SessionRedis } from './session.redis.js';
 
 /** A stored session value with its remaining time to live. */
@@ -33,6 +34,7 @@ export class SessionStore {
   constructor(
     private readonly redis: SessionRedis,
     @Inject(SESSION_CONFIG) private readonly config: ResolvedSessionOptions,
+    private readonly metrics: SessionMetrics,
   ) {
     this.prefix = config.keyPrefix;
     this.indexPrefix = `${config.keyPrefix}user:`;
@@ -269,6 +271,7 @@ export class SessionStore {
 
   // An arrow function so it can be passed to .catch() without a closure per call.
   private readonly unavailable = (err: unknown): never => {
+    this.metrics.redisError();
     const now = Date.now();
     if (now - this.lastErrorLog > 5000) {
       this.lastErrorLog = now;
