@@ -14,6 +14,19 @@ async function waitForSync(replica: Redis): Promise<void> {
   throw new Error('replica did not sync within 10 s');
 }
 
+/**
+ * Until a write on the master is acknowledged by the replica (WAIT), as the module's will
+ * be: the replica reports its link up slightly before the master counts it for WAIT.
+ */
+async function waitForAck(master: Redis): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    await master.set('durability:probe', '1', 'PX', 10_000);
+    if ((await master.wait(1, 500)) >= 1) return;
+  }
+  throw new Error('the replica did not acknowledge a write within 10 s');
+}
+
 async function commandCounts(admin: Redis): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   for (const match of (await admin.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
@@ -34,6 +47,7 @@ describe("durability: 'replicated'", () => {
     admin = new Redis(master.url);
     replicaClient = new Redis(replica.url);
     await waitForSync(replicaClient);
+    await waitForAck(admin);
   });
   afterAll(async () => {
     admin.disconnect();
@@ -91,6 +105,7 @@ describe("durability: 'replicated'", () => {
         replica.signal('SIGCONT');
       }
       await waitForSync(replicaClient);
+      await waitForAck(admin);
       expect((await request(http).post('/auth/login').send({ username: 'alice', password: 'alice-password' })).status).toBe(200);
     });
   });
