@@ -19,5 +19,7 @@ function isJsonContentType(header: unknown): boolean {
   if (typeof header !== 'string') return false;
   const semicolon = header.indexOf(';');
   const type = (semicolon === -1 ? header : header.slice(0, semicolon)).trim().toLowerCase();
-  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
+  // Only what Express and Fastify parse by default: an `application/*+json` body would
+  // arrive unparsed (a misleading 400 on Express), so it gets a plain 415 instead.
+  return type === 'application/json';
 }
