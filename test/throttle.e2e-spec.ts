@@ -114,3 +114,16 @@ describe('login throttling', () => {
     }
   }, 60_000);
 });
+
+describe('login throttling leaves no keys behind successful logins', () => {
+  it('the IP counter a success refunds is deleted once it is back at zero', async () => {
+    const t = await createTestApp();
+    try {
+      const http = t.app.getHttpServer();
+      for (let i = 0; i < 3; i++) expect((await attempt(http, 'alice', 'alice-password')).status).toBe(200);
+      expect(await dumpPrefix(t.redis, `${t.prefix}throttle:`)).toEqual([]);
+    } finally {
+      await t.close();
+    }
+  });
+});

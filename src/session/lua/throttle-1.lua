@@ -7,7 +7,7 @@
   ARGV[1]  delta: 1 counts an attempt, -1 refunds one (never below 0, never creates the key)
   ARGV[2]  window in ms: the counter's TTL, set when it is created
 
-  Reply: {count, pttl}; {0, -2} when a refund finds no counter.
+  Reply: {count, pttl}; {0, -2} when a refund finds no counter or empties it (then deleted).
 ]]
 local key = KEYS[1]
 local delta = tonumber(ARGV[1])
@@ -16,8 +16,14 @@ if delta < 0 then
   if current <= 0 then
     return {0, -2}
   end
-  -- DECRBY keeps the key's TTL.
-  return {redis.call('DECRBY', key, -delta), redis.call('PTTL', key)}
+  -- DECRBY keeps the key's TTL; a counter back at 0 is deleted, so successful logins
+  -- leave no keys behind.
+  local count = redis.call('DECRBY', key, -delta)
+  if count <= 0 then
+    redis.call('DEL', key)
+    return {0, -2}
+  end
+  return {count, redis.call('PTTL', key)}
 end
 local count = redis.call('INCRBY', key, delta)
 local ttl = redis.call('PTTL', key)
