@@ -42,12 +42,17 @@ export class SessionGuard implements CanActivate {
     protected readonly metrics: SessionMetrics,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  // Not async itself: the common path hands back check()'s promise with no extra await.
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const rules = this.routeRules(context);
     if (rules.isPublic) return true;
     // HTTP only; a guard that cannot check a WebSocket or RPC call refuses it.
     if (context.getType() !== 'http') return false;
     if (!this.metrics.enabled) return this.check(context, rules);
+    return this.checkMeasured(context, rules);
+  }
+
+  private async checkMeasured(context: ExecutionContext, rules: RouteRules): Promise<boolean> {
     const startedAt = performance.now();
     try {
       const allowed = await this.check(context, rules);
