@@ -25,6 +25,8 @@ export type {
   SessionModuleAllOptions,
   SessionRedisOptions,
   SessionCookieOptions,
+  SessionCsrfOptions,
+  SessionLoginThrottleOptions,
   SessionCredentials,
   LoginContext,
   ValidateCredentials,
