@@ -8,6 +8,7 @@ export { SessionDto, SessionListItemDto, LoginResponseDto } from './session/dto/
 export { Public } from './session/decorators/public.decorator.js';
 export { Roles } from './session/decorators/roles.decorator.js';
 export { CurrentSession } from './session/decorators/current-session.decorator.js';
+export { RequireFreshSession } from './session/decorators/require-fresh-session.decorator.js';
 export { SessionStoreUnavailableException } from './session/session.errors.js';
 export { SessionOptionsError } from './session/session-options.js';
 export { SESSION_REQUEST_KEY } from './session/session.constants.js';

@@ -2,6 +2,7 @@ import {
   Controller,
   Delete,
   Get,
+  Header,
   HttpCode,
   HttpException,
   HttpStatus,
@@ -77,6 +78,7 @@ export class AuthController {
   @LoginDocs()
   @Public()
   @Post('login')
+  @Header('Cache-Control', 'no-store')
   @HttpCode(HttpStatus.OK)
   async login(
     @JsonBody(loginPipe) body: LoginDto,
@@ -127,6 +129,7 @@ export class AuthController {
   @LogoutDocs()
   @Public()
   @Post('logout')
+  @Header('Cache-Control', 'no-store')
   @HttpCode(HttpStatus.NO_CONTENT)
   async logout(@Req() request: HttpRequestLike, @Res({ passthrough: true }) response: unknown): Promise<void> {
     // A cross-site page must not be able to log the user out (a nuisance, and a step in
@@ -140,6 +143,7 @@ export class AuthController {
   @CurrentSessionDocs()
   @UseGuards(SessionGuard)
   @Get('session')
+  @Header('Cache-Control', 'no-store')
   current(@CurrentSession() session: Session): Session {
     return session;
   }
@@ -148,6 +152,7 @@ export class AuthController {
   @ListSessionsDocs()
   @UseGuards(SessionGuard)
   @Get('sessions')
+  @Header('Cache-Control', 'no-store')
   async list(@CurrentSession() session: Session): Promise<SessionListItem[]> {
     const sessions = await this.sessions.list(session.userId);
     return sessions.map((item) => ({ ...item, current: item.id === session.id }));
@@ -157,6 +162,7 @@ export class AuthController {
   @RevokeSessionDocs()
   @UseGuards(SessionGuard)
   @Delete('sessions/:id')
+  @Header('Cache-Control', 'no-store')
   @HttpCode(HttpStatus.NO_CONTENT)
   async revoke(
     @CurrentSession() session: Session,
@@ -172,13 +178,16 @@ export class AuthController {
   @LogoutAllDocs()
   @UseGuards(SessionGuard)
   @Post('logout-all')
+  @Header('Cache-Control', 'no-store')
   @HttpCode(HttpStatus.NO_CONTENT)
   async logoutAll(@CurrentSession() session: Session, @Res({ passthrough: true }) response: unknown): Promise<void> {
     await this.sessions.revokeAll(session.userId);
     this.clearCookies(response);
   }
 
+  /** The client's side of a logout: the browser drops the cookie and what it kept for the site. */
   private clearCookies(response: unknown): void {
+    if (this.config.clearSiteData) setResponseHeader(response, 'Clear-Site-Data', this.config.clearSiteData);
     if (!this.transport.usesCookie) return;
     this.transport.clearCookie(response);
     if (this.csrf.doubleSubmit) this.transport.clearCsrfCookie(response);

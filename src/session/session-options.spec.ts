@@ -328,7 +328,14 @@ describe('resolveSessionOptions', () => {
         maxDelayMs: 2000,
       },
       metrics: null,
+      clearSiteData: '"cache", "cookies", "storage"',
     });
+  });
+
+  it('resolves clearSiteData and refuses a malformed value', () => {
+    expect(resolveSessionOptions({ redis, clearSiteData: false }).clearSiteData).toBeNull();
+    expect(resolveSessionOptions({ redis, clearSiteData: '"cookies", "storage"' }).clearSiteData).toBe('"cookies", "storage"');
+    expect(validateSessionOptions({ redis, clearSiteData: 'cookies' }).join('\n')).toMatch(/`clearSiteData`/);
   });
 
   it('resolves metrics: true to the default registry and prefix', () => {

@@ -127,6 +127,13 @@ export interface SessionModuleOptions {
    * them in prom-client's default registry with the prefix `session_`. Default `false`.
    */
   metrics?: boolean | { registry?: object; prefix?: string };
+  /**
+   * `Clear-Site-Data` sent by logout, logout-all and revoking the current session, so the
+   * browser drops what it kept for the site (OWASP's advice). Default
+   * `'"cache", "cookies", "storage"'`; `false` sends none (e.g. when other apps share the
+   * origin and their cookies or storage must survive).
+   */
+  clearSiteData?: false | string;
 }
 
 /** Login throttling options. Counts are of failed attempts in a fixed window. */
@@ -190,6 +197,8 @@ export interface ResolvedSessionOptions {
   readonly replicas: number;
   readonly replicationTimeoutMs: number;
   readonly expiredEvents: boolean;
+  /** The `Clear-Site-Data` value for logouts, or null for none. */
+  readonly clearSiteData: string | null;
   /** Null when metrics are off. */
   readonly metrics: { registry: object | undefined; prefix: string } | null;
   /** Null when login throttling is off. */
@@ -213,7 +222,7 @@ export const SESSION_DEFAULTS = {
 
 const KNOWN_OPTIONS = new Set([
   'redis', 'keyPrefix', 'ttl', 'absoluteTtl', 'cookie', 'transport', 'validateCredentials',
-  'maxSessionsPerUser', 'durability', 'replication', 'expiredEvents', 'csrf', 'loginThrottle', 'metrics', 'controller', 'globalGuard', 'isGlobal',
+  'maxSessionsPerUser', 'durability', 'replication', 'expiredEvents', 'csrf', 'loginThrottle', 'metrics', 'clearSiteData', 'controller', 'globalGuard', 'isGlobal',
 ]);
 const KNOWN_COOKIE_OPTIONS = new Set(['name', 'secure', 'sameSite', 'path', 'domain', 'persistent', 'hostPrefix']);
 // RFC 6265 cookie-name: an RFC 7230 token.
@@ -323,6 +332,7 @@ function validateThrottle(throttle: unknown, problems: string[]): void {
   }
 }
 
+const CLEAR_SITE_DATA = /^"(cache|cookies|storage|executionContexts|\*)"(\s*,\s*"(cache|cookies|storage|executionContexts|\*)")*$/;
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$/;
 
 function validateCsrf(csrf: unknown, problems: string[]): void {
@@ -432,6 +442,15 @@ export function validateSessionOptions(raw: unknown): string[] {
   validateCsrf(raw.csrf, problems);
   validateThrottle(raw.loginThrottle, problems);
   validateMetrics(raw.metrics, problems);
+  if (
+    raw.clearSiteData !== undefined &&
+    raw.clearSiteData !== false &&
+    (typeof raw.clearSiteData !== 'string' || !CLEAR_SITE_DATA.test(raw.clearSiteData))
+  ) {
+    problems.push(
+      `\`clearSiteData\` must be false or quoted directives such as '"cookies", "storage"' (got ${show(raw.clearSiteData)}).`,
+    );
+  }
   for (const flag of ['controller', 'globalGuard', 'isGlobal', 'expiredEvents'] as const) {
     if (raw[flag] !== undefined && typeof raw[flag] !== 'boolean') {
       problems.push(`\`${flag}\` must be true or false (got ${show(raw[flag])}).`);
@@ -533,6 +552,12 @@ export function resolveSessionOptions(raw: unknown): ResolvedSessionOptions {
     csrf: resolveCsrf(options.csrf),
     loginThrottle: resolveThrottle(options.loginThrottle),
     metrics: resolveMetrics(options.metrics),
+    clearSiteData:
+      options.clearSiteData === false
+        ? null
+        : typeof options.clearSiteData === 'string'
+          ? options.clearSiteData
+          : '"cache", "cookies", "storage"',
   };
 }
 

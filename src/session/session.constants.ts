@@ -12,3 +12,6 @@ export const ROLES_KEY = 'nestjs-redis-session:roles';
  * never collides with express-session's or passport's `req.session` / `req.user`.
  */
 export const SESSION_REQUEST_KEY = Symbol.for('nestjs-redis-session:session');
+
+/** Metadata key set by `@RequireFreshSession()`: the maximum age of the login, in ms. */
+export const FRESH_SESSION_KEY = 'nestjs-redis-session:fresh';

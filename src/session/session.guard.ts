@@ -6,7 +6,7 @@ import {
   type ExecutionContext,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { IS_PUBLIC_KEY, ROLES_KEY, SESSION_REQUEST_KEY } from './session.constants.js';
+import { FRESH_SESSION_KEY, IS_PUBLIC_KEY, ROLES_KEY, SESSION_REQUEST_KEY } from './session.constants.js';
 import { SessionCsrf } from './session.csrf.js';
 import { SessionMetrics, type GuardResult } from './session.metrics.js';
 import { SessionService } from './session.service.js';
@@ -16,6 +16,8 @@ import type { Session } from './session.types.js';
 interface RouteRules {
   isPublic: boolean;
   roles: readonly string[] | undefined;
+  /** `@RequireFreshSession()`: the oldest login (ms) the route accepts. */
+  freshWithinMs: number | undefined;
 }
 
 type GuardedRequest = HttpRequestLike & { [SESSION_REQUEST_KEY]?: Session };
@@ -83,6 +85,9 @@ export class SessionGuard implements CanActivate {
     if (rules.roles && !this.hasRole(session, rules.roles)) {
       throw new ForbiddenException('Insufficient role');
     }
+    if (rules.freshWithinMs !== undefined && Date.now() - session.createdAt.getTime() > rules.freshWithinMs) {
+      throw new ForbiddenException('Recent login required');
+    }
     return true;
   }
 
@@ -103,6 +108,7 @@ export class SessionGuard implements CanActivate {
       rules = {
         isPublic: this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, targets) === true,
         roles: roles && roles.length > 0 ? roles : undefined,
+        freshWithinMs: this.reflector.getAllAndOverride<number | undefined>(FRESH_SESSION_KEY, targets),
       };
       byHandler.set(handler, rules);
     }
