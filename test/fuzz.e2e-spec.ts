@@ -31,9 +31,8 @@ import { dumpPrefix, usePrivateRedis } from './support/redis.js';
  * send are seen at all. After each run a guarded request with the valid token still
  * answers 200.
  *
- * One contract deviation it found is kept visible rather than hidden: an unknown login field
- * named like an Object.prototype method (toString, valueOf...) is accepted instead of refused
- * (see KNOWN BUG below, an `it.failing` test that turns red once the library is fixed).
+ * It found one contract deviation, now fixed and kept as a regression test: an unknown login
+ * field named like an Object.prototype method (toString, valueOf...) was accepted, not refused.
  *
  * `npm test`: FUZZ_RUNS cases per property (default 300), seed FUZZ_SEED (default below).
  * `npm run fuzz`: the same file with FUZZ_RUNS=2000 (10 runs: 18,000 cases); FUZZ_SEED picks
@@ -577,7 +576,6 @@ describe('fuzzing the HTTP server with fast-check', () => {
         const baseline = await snapshot(f.t.redis, f.t.prefix);
         const calls0 = await commandCalls(redis.admin);
         const statuses: Record<string, number> = {};
-        knownDeviation.prototypeMethodKeys = 0;
         await runProperty(`login-body (${adapter})`, loginCase, RUNS, async (c) => {
           const { status, expected, context } = await postLogin(f, c);
           tally(statuses, status);
@@ -585,7 +583,7 @@ describe('fuzzing the HTTP server with fast-check', () => {
           prototypeIntact();
           const diff = differences(baseline, await snapshot(f.t.redis, f.t.prefix));
           expect({ ...context, diff }).toEqual({ ...context, diff: [] });
-        }, () => `statuses ${JSON.stringify(statuses)}; known bug (unknown field named like an Object.prototype method answered 401, not 400): ${knownDeviation.prototypeMethodKeys} cases`);
+        }, () => `statuses ${JSON.stringify(statuses)}`);
         // With throttling off a refused login sends Redis nothing at all.
         expect(appCommands(calls0, await commandCalls(redis.admin))).toEqual({});
         await stillServes(f, 'cookie');
@@ -624,13 +622,11 @@ describe('fuzzing the HTTP server with fast-check', () => {
         await stillServes(f, 'cookie');
       });
 
-      // KNOWN BUG, found by login-body (seed 20260614, run of 2,000): the contract says 400 for an
-      // unknown field, but a field named like an Object.prototype method is dropped silently by
-      // class-transformer (it skips keys whose value on the DTO instance is a function), so
-      // validation never sees it: 401 for wrong credentials, 200 and a session for good ones.
-      // `it.failing` passes while the bug is there; once LoginBodyPipe refuses every own key but
-      // username and password, it fails: then make it a plain `it` and drop PROTOTYPE_METHOD_KEYS.
-      it.failing('KNOWN BUG: an unknown login field named toString/valueOf/hasOwnProperty/... is a 400 (contract), not accepted', async () => {
+      // Found by login-body (seed 20260614, run of 2,000): class-transformer silently dropped a
+      // field named like an Object.prototype method, so validation never saw it (401, or 200 and
+      // a session for good credentials). LoginBodyPipe now refuses every own key but username
+      // and password.
+      it('an unknown login field named toString/valueOf/hasOwnProperty/... is a 400 (contract), even with good credentials', async () => {
         const server = plain.t.app.getHttpServer();
         const answers: Record<string, number> = {};
         for (const key of PROTOTYPE_METHOD_KEYS) {
@@ -640,7 +636,6 @@ describe('fuzzing the HTTP server with fast-check', () => {
             answers[`${key}${password === USERS.alice.password ? ' (good password)' : ''}`] = res.status;
           }
         }
-        process.stdout.write(`known bug (${adapter}): login answers with an extra Object.prototype-method field: ${JSON.stringify(answers)}\n`);
         expect(Object.values(answers).every((status) => status === 400)).toBe(true);
       });
     });
@@ -754,28 +749,10 @@ const loginCase: fc.Arbitrary<LoginCase> = fc
     return { contentType: type, body, text, exact };
   });
 
-/**
- * KNOWN BUG (reported, see the `it.failing` test in this file): an unknown login field named like
- * a method of Object.prototype (`toString`, `valueOf`, `hasOwnProperty`...) is silently dropped by
- * class-transformer instead of being refused, so such a body gets the answer it would get
- * without that field (401 for good-shaped credentials) instead of the contract's 400.
- * The oracle accepts that answer for those keys only and counts it.
- */
+/** Keys of Object.prototype that a JSON body can carry as own keys (class-transformer used to skip them). */
 const PROTOTYPE_METHOD_KEYS = new Set(
   Object.getOwnPropertyNames(Object.prototype).filter((k) => k !== '__proto__' && k !== 'constructor'),
 );
-const knownDeviation = { prototypeMethodKeys: 0 };
-
-/** The body's own keys when it is a JSON object with an unknown key named like an Object.prototype method. */
-function hasPrototypeMethodKey(c: LoginCase): boolean {
-  if (c.text === null) return false;
-  try {
-    const parsed: unknown = JSON.parse(c.text);
-    return typeof parsed === 'object' && parsed !== null && Object.keys(parsed).some((k) => PROTOTYPE_METHOD_KEYS.has(k));
-  } catch {
-    return false;
-  }
-}
 
 /** The answer the contract gives a login body, when it is predictable. */
 function expectedLogin(c: LoginCase): number | null {
@@ -802,12 +779,8 @@ function expectedLogin(c: LoginCase): number | null {
 async function postLogin(f: Fixture, c: LoginCase): Promise<{ status: number; expected: number | null; context: Record<string, unknown> }> {
   const headers: Header[] = c.contentType === null ? [] : [['Content-Type', Buffer.from(c.contentType, 'latin1')]];
   const status = await send(f.port, rawHead('POST', '/auth/login', headers, c.body));
-  let expected = expectedLogin(c);
+  const expected = expectedLogin(c);
   const context = { contentType: c.contentType, body: (c.text ?? c.body.toString('hex')).slice(0, 200), bytes: c.body.length, status };
-  if (expected === 400 && status === 401 && hasPrototypeMethodKey(c)) {
-    knownDeviation.prototypeMethodKeys++;
-    expected = null; // the known bug above: still never 2xx or 5xx
-  }
   return { status, expected, context };
 }
 
