@@ -402,12 +402,10 @@ describe('faults: the app process SIGKILLed in the middle of logins', () => {
 });
 
 /*
- * Known bugs found by these fault tests, each written as the behaviour it should have.
- * `it.failing` passes while the bug is there; once it is fixed Jest reports "Failing test
- * passed even though it was supposed to fail": then turn `it.failing` into `it`.
- * (Checked by hand that each fails on its last assertion, not on its setup.)
+ * Bugs these fault tests found, fixed, and kept as regression tests (each failed on its last
+ * assertion before the fix).
  */
-describe('faults: known bugs (it.failing until fixed)', () => {
+describe('faults: regressions found by fault injection', () => {
   const own = usePrivateRedis();
   let app: INestApplication;
   let service: SessionService;
@@ -434,7 +432,7 @@ describe('faults: known bugs (it.failing until fixed)', () => {
     return alive.map((s) => s.id).filter((id) => !listed.has(id));
   }
 
-  it.failing('revokeAll() that answered 503 during a stall leaves no session alive and unlisted', async () => {
+  it('revokeAll() that answered 503 during a stall leaves no session alive and unlisted', async () => {
     const issued = await Promise.all([1, 2, 3].map(() => service.create({ id: 'stalled-revoke-all' })));
     own.server.signal('SIGSTOP');
     try {
@@ -444,12 +442,12 @@ describe('faults: known bugs (it.failing until fixed)', () => {
       own.server.signal('SIGCONT');
     }
     await sleep(200);
-    // Today: the index was emptied, the DELs were never sent, so every session still works,
-    // none is listed, and a retried revokeAll() finds nothing (returns 0).
+    // It used to empty the index first, then fail before sending the DELs: every session
+    // kept working, none was listed. Now the sessions go first and the index entries last.
     expect(await aliveButUnlisted('stalled-revoke-all', issued.map((i) => i.token))).toEqual([]);
   });
 
-  it.failing('revoke() that answered 503 during a stall leaves the session dead or still listed', async () => {
+  it('revoke() that answered 503 during a stall leaves the session dead or still listed', async () => {
     const [, victim] = await Promise.all([1, 2].map(() => service.create({ id: 'stalled-revoke' })));
     own.server.signal('SIGSTOP');
     try {
@@ -458,11 +456,11 @@ describe('faults: known bugs (it.failing until fixed)', () => {
       own.server.signal('SIGCONT');
     }
     await sleep(200);
-    // Today: the ZREM ran after the stall, the DEL never did; a retried revoke() answers false (404 over HTTP).
+    // It used to ZREM first (run after the stall) and never send the DEL.
     expect(await aliveButUnlisted('stalled-revoke', [victim.token])).toEqual([]);
   });
 
-  it.failing('login attempts that answered 503 during a stall are not counted against the throttle', async () => {
+  it('login attempts that answered 503 during a stall are not counted against the throttle', async () => {
     const t = await createTestApp({ redis: { url: own.server.url } }, [], { assertionClient: false });
     const client = new HttpClient(listeningPort(t.app.getHttpServer()));
     const alice = { username: 'alice', password: 'alice-password' };
@@ -478,9 +476,7 @@ describe('faults: known bugs (it.failing until fixed)', () => {
       }
       expect(during).toEqual(Array(11).fill(503));
       await sleep(200);
-      // Today: the 11 counts reach Redis after the stall and are never refunded: 429 with
-      // Retry-After 900, and since a 429 is answered before the password is checked, no
-      // successful login can reset it for the 15-minute window. (Per IP: 100 attempts.)
+      // The 11 counts reach Redis after the stall; so do the refunds sent with them.
       expect((await client.send('POST', '/auth/login', { json: alice })).status).toBe(200);
     } finally {
       client.close();

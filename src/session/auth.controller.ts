@@ -103,13 +103,25 @@ export class AuthController {
       throw new NotImplementedException('Login is not configured: set validateCredentials in SessionModule options');
     }
     const context = requestContext(request);
-    const verdict = await this.throttle.attempt(body.username, context.ip);
+    const verdict = await this.throttle.attempt(body.username, context.ip).catch((err: unknown) => {
+      // Redis failed (503): the count may still land when Redis recovers; take it back. Not
+      // awaited, so the 503 is not delayed by a second timeout; the refund is sent anyway.
+      void this.throttle.refund(body.username, context.ip);
+      throw err;
+    });
     if (verdict.retryAfterSeconds !== null) {
       setResponseHeader(response, 'Retry-After', String(verdict.retryAfterSeconds));
       throw new HttpException('Too many failed logins, try again later', HttpStatus.TOO_MANY_REQUESTS);
     }
     if (verdict.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, verdict.delayMs));
-    const user = await validate({ username: body.username, password: body.password }, context);
+    let user: SessionUser | null;
+    try {
+      user = await validate({ username: body.username, password: body.password }, context);
+    } catch (err) {
+      // The app's own lookup failed: not a wrong password, so it does not count.
+      void this.throttle.refund(body.username, context.ip);
+      throw err;
+    }
     if (!user) throw new UnauthorizedException(INVALID_CREDENTIALS);
     await this.throttle.succeeded(body.username, context.ip);
     // Session fixation: whatever token came with the login is ended, never reused.

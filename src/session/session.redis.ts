@@ -20,7 +20,6 @@ export interface SessionScripts {
     removeId: string,
     maxSessions: number,
   ): Promise<string[]>;
-  nrsIndexClear(indexKey: string, keepId: string): Promise<string[]>;
   nrsThrottle(key: string, delta: number, windowMs: number): Promise<[number, number]>;
 }
 
@@ -30,7 +29,6 @@ const script = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, impor
 
 function defineScripts(client: Redis | Cluster): void {
   client.defineCommand('nrsIndexAdd', { numberOfKeys: 1, lua: script('index-add-1') });
-  client.defineCommand('nrsIndexClear', { numberOfKeys: 1, lua: script('index-clear-1') });
   client.defineCommand('nrsThrottle', { numberOfKeys: 1, lua: script('throttle-1') });
 }
 

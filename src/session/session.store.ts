@@ -115,11 +115,11 @@ export class SessionStore {
     // Members come oldest first; the new session always stays.
     const excess = Math.max(0, live.length + 1 - this.config.maxSessionsPerUser);
     const evicted = live.slice(0, excess);
+    // Sessions first, index after: if Redis fails half-way, an evicted session is either
+    // dead or still listed, never alive and unlisted.
+    await Promise.all(evicted.map((other) => writer.del(this.prefix + other)));
     const stale = [...dead, ...evicted];
-    await Promise.all([
-      stale.length > 0 ? writer.zrem(indexKey, ...stale) : null,
-      ...evicted.map((other) => writer.del(this.prefix + other)),
-    ]);
+    if (stale.length > 0) await writer.zrem(indexKey, ...stale);
     return evicted;
   }
 
@@ -184,10 +184,14 @@ export class SessionStore {
    */
   async revoke(userId: string | number, id: string): Promise<boolean> {
     const writer = this.redis.writer;
+    const indexKey = this.indexKey(userId);
     try {
-      const removed = await writer.zrem(this.indexKey(userId), id);
-      if (removed !== 1) return false;
+      // Ownership is read first, the session deleted next, the index entry last: a failure
+      // at any step (a 503) leaves the session dead, or alive and still listed so a retry
+      // can revoke it, never alive and unlisted.
+      if ((await writer.zscore(indexKey, id)) === null) return false;
       const deleted = (await writer.del(this.prefix + id)) === 1;
+      await writer.zrem(indexKey, id);
       await this.redis.replicated();
       return deleted;
     } catch (err) {
@@ -200,9 +204,15 @@ export class SessionStore {
    * index and how many of them were live sessions.
    */
   async revokeAll(userId: string | number, exceptId = ''): Promise<{ ids: string[]; deleted: number }> {
+    const writer = this.redis.writer;
+    const indexKey = this.indexKey(userId);
     try {
-      const ids = await this.redis.writer.nrsIndexClear(this.indexKey(userId), exceptId);
+      // Read the ids, delete their sessions, then take exactly those ids out of the index:
+      // a failure half-way leaves every session dead or still listed. A login indexed after
+      // the read is not touched, and stays listed (its key was written before its index entry).
+      const ids = (await writer.zrange(indexKey, 0, '-1')).filter((id) => id !== exceptId);
       const deleted = await this.deleteSessions(ids);
+      for (let i = 0; i < ids.length; i += 1000) await writer.zrem(indexKey, ...ids.slice(i, i + 1000));
       await this.redis.replicated();
       return { ids, deleted };
     } catch (err) {

@@ -52,6 +52,19 @@ export class SessionLoginThrottle {
     return { retryAfterSeconds: null, delayMs };
   }
 
+  /**
+   * Takes back an attempt that was not a wrong password (Redis or the app's lookup failed).
+   * Best effort: during an outage it is sent along with the count and lands after it.
+   */
+  async refund(username: string, ip: string | undefined): Promise<void> {
+    const rules = this.rules;
+    if (!rules) return;
+    await Promise.all([
+      this.store.countAttempt(userKey(username), -1, rules.perUsername.windowMs),
+      ip ? this.store.countAttempt(ipKey(ip), -1, rules.perIp.windowMs) : null,
+    ]).catch(() => undefined);
+  }
+
   async succeeded(username: string, ip: string | undefined): Promise<void> {
     const rules = this.rules;
     if (!rules) return;
