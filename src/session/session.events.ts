@@ -47,6 +47,9 @@ export interface SessionExpiredEvent {
   sessionId: string;
 }
 
+/** Where Redis publishes key expiries (`notify-keyspace-events Ex`). */
+const EXPIRED_CHANNEL = '__keyevent@*__:expired';
+
 interface Emitter {
   emit(event: string, payload: unknown): unknown;
 }
@@ -117,11 +120,21 @@ export class SessionEvents implements OnApplicationBootstrap, OnApplicationShutd
       const subscriber = node.duplicate({ lazyConnect: false, enableAutoPipelining: false, commandTimeout: undefined });
       subscriber.on('error', () => undefined); // reconnects by itself; the main client logs outages
       this.subscribers.push(subscriber);
-      const config = (await subscriber.config('GET', 'notify-keyspace-events').catch(() => [])) as string[];
-      const flags = config[1] ?? '';
-      if (!flags.includes('E') || !(flags.includes('x') || flags.includes('A'))) {
+      const where = `${node.options.host}:${node.options.port}`;
+      const flags = await subscriber.config('GET', 'notify-keyspace-events').then(
+        (reply) => String((reply as string[])[1] ?? ''),
+        // An ACL user without CONFIG (the least rule, README "Redis security") cannot read
+        // the setting; the subscription below still works where it is set.
+        () => undefined,
+      );
+      if (flags === undefined) {
         this.logger.warn(
-          `Redis ${node.options.host}:${node.options.port} has notify-keyspace-events '${flags}': no session.expired events ` +
+          `Could not read notify-keyspace-events on Redis ${where} (no CONFIG permission?): session.expired ` +
+            "events arrive only if it includes 'Ex'.",
+        );
+      } else if (!flags.includes('E') || !(flags.includes('x') || flags.includes('A'))) {
+        this.logger.warn(
+          `Redis ${where} has notify-keyspace-events '${flags}': no session.expired events ` +
             "until it includes 'Ex' (redis-cli CONFIG SET notify-keyspace-events Ex).",
         );
       }
@@ -130,7 +143,18 @@ export class SessionEvents implements OnApplicationBootstrap, OnApplicationShutd
           this.emit(SessionEvent.Expired, { sessionId: key.slice(sessionPrefix.length) } satisfies SessionExpiredEvent);
         }
       });
-      await subscriber.psubscribe('__keyevent@*__:expired');
+      try {
+        await subscriber.psubscribe(EXPIRED_CHANNEL);
+      } catch (err) {
+        // Boot fails, and Nest runs no shutdown hook then: close the subscribers here so
+        // they do not keep the process alive.
+        await this.onApplicationShutdown();
+        throw new Error(
+          `expiredEvents: PSUBSCRIBE ${EXPIRED_CHANNEL} failed on Redis ${where}: ` +
+            `${err instanceof Error ? err.message : String(err)}. An ACL user needs the channel ` +
+            `permission &${EXPIRED_CHANNEL}; or set expiredEvents: false.`,
+        );
+      }
     }
   }
 }
