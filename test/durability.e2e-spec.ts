@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { ADAPTERS, createTestApp, type TestApp } from './support/app.js';
-import { sessionCookie } from './support/http.js';
+import { SessionService } from '../src/index.js';
+import { sessionCookie, tokenOf } from './support/http.js';
 import { sleep, spawnRedisServer, type SpawnedRedis } from './support/redis.js';
 
 async function waitForSync(replica: Redis): Promise<void> {
@@ -88,6 +89,30 @@ describe("durability: 'replicated'", () => {
       await admin.config('RESETSTAT');
       await request(http).post('/auth/logout-all').set('Cookie', cookie);
       expect((await commandCounts(admin)).wait).toBe(1);
+    });
+
+    it('a revoke and a rotate are on the replica by the time they answer (one WAIT each)', async () => {
+      const http = t.app.getHttpServer();
+      const service = t.app.get(SessionService);
+      const login = () => request(http).post('/auth/login').send({ username: 'alice', password: 'alice-password' });
+      const current = await login();
+      const other = await login();
+      const otherKey = `${t.prefix}${other.body.session.id}`;
+      expect(await replicaClient.exists(otherKey)).toBe(1);
+
+      await admin.config('RESETSTAT');
+      expect((await request(http).delete(`/auth/sessions/${other.body.session.id}`).set('Cookie', sessionCookie(current))).status).toBe(204);
+      expect((await commandCounts(admin)).wait).toBe(1);
+      expect(await replicaClient.exists(otherKey)).toBe(0);
+
+      const oldKey = `${t.prefix}${current.body.session.id}`;
+      await admin.config('RESETSTAT');
+      const rotated = await service.rotate(tokenOf(sessionCookie(current)));
+      expect(rotated).not.toBeNull();
+      expect((await commandCounts(admin)).wait).toBe(1);
+      expect(await replicaClient.exists(oldKey)).toBe(0);
+      expect(await replicaClient.exists(`${t.prefix}${rotated!.session.id}`)).toBe(1);
+      await service.revokeAll(1);
     });
 
     it('with the replica unreachable: logins and logouts answer 503, guarded requests still 200', async () => {
