@@ -22,6 +22,7 @@ export {
 } from './session/session.events.js';
 export type {
   SessionModuleOptions,
+  SessionModuleFactoryOptions,
   SessionModuleExtras,
   SessionModuleAllOptions,
   SessionRedisOptions,

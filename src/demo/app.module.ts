@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { SessionHealthIndicator } from '../health/index.js';
-import { SessionModule, type SessionModuleOptions } from '../index.js';
+import { SessionModule, type SessionModuleFactoryOptions } from '../index.js';
 import { DemoController } from './demo.controller.js';
 import { HealthController } from './health.controller.js';
 import { LoginPageController } from './login-page.controller.js';
@@ -28,7 +28,7 @@ export class AppModule {
       imports: [
         SessionModule.forRootAsync({
           // Async so the hashing happens inside Nest's boot, and a failure fails app.init().
-          useFactory: async (): Promise<SessionModuleOptions> => {
+          useFactory: async (): Promise<SessionModuleFactoryOptions> => {
             const users = await DemoUsers.create(options.accounts);
             return {
               redis: { url: options.redisUrl },

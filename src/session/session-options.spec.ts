@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import {
+  resolveModuleOptions,
   resolveSessionOptions,
   SESSION_DEFAULTS,
   SessionOptionsError,
@@ -477,5 +478,22 @@ describe('SessionOptionsError', () => {
     expect(error.problems).toEqual(['`ttl` is bad.', '`redis` is required.']);
     expect(error.message).toContain('`ttl` is bad.');
     expect(error.message).toContain('`redis` is required.');
+  });
+});
+
+describe('resolveModuleOptions (what the module runs on forRoot options, or on what forRootAsync\'s factory returned)', () => {
+  it('accepts options without the module-shaping flags (forRoot strips them before)', () => {
+    expect(resolveModuleOptions({ redis, ttl: 60 }).problems).toEqual([]);
+  });
+
+  it('refuses controller, globalGuard or isGlobal from a factory, saying where they go', () => {
+    const [problem, ...rest] = resolveModuleOptions({ redis, controller: false, isGlobal: true }).problems;
+    expect(rest).toEqual([]);
+    expect(problem).toContain('`controller`, `isGlobal` came back from forRootAsync\'s useFactory');
+    expect(problem).toContain('SessionModule.forRootAsync({ controller: false, isGlobal: true, useFactory })');
+  });
+
+  it('keeps the other problems', () => {
+    expect(resolveModuleOptions({ redis, ttl: -1, globalGuard: true }).problems).toHaveLength(2);
   });
 });

@@ -67,8 +67,12 @@ export type ValidateCredentials = (
   context: LoginContext,
 ) => Promise<SessionUser | null> | SessionUser | null;
 
-/** Options of `SessionModule.forRoot()` / the factory of `forRootAsync()`. */
-export interface SessionModuleOptions {
+/**
+ * What `forRootAsync()`'s `useFactory` returns: every option but the three that shape
+ * the module itself (`controller`, `globalGuard`, `isGlobal`), which `forRootAsync`
+ * takes next to `useFactory` because they must be known before the factory runs.
+ */
+export interface SessionModuleFactoryOptions {
   /** Where sessions live. Required. */
   redis: SessionRedisOptions;
   /** Prefix of every key the module writes. Default `'session:'`. */
@@ -175,8 +179,11 @@ export interface SessionModuleExtras {
   isGlobal?: boolean;
 }
 
-/** Everything `SessionModule.forRoot()` accepts. */
-export type SessionModuleAllOptions = SessionModuleOptions & SessionModuleExtras;
+/** Everything `SessionModule.forRoot()` accepts: the options table of the README. */
+export interface SessionModuleOptions extends SessionModuleFactoryOptions, SessionModuleExtras {}
+
+/** The same as `SessionModuleOptions` (its earlier name). */
+export type SessionModuleAllOptions = SessionModuleOptions;
 
 export type SessionTransportKind = 'cookie' | 'bearer' | 'both';
 
@@ -558,6 +565,31 @@ export function resolveSessionOptions(raw: unknown): ResolvedSessionOptions {
         : typeof options.clearSiteData === 'string'
           ? options.clearSiteData
           : '"cache", "cookies", "storage"',
+  };
+}
+
+const MODULE_SHAPE_OPTIONS = ['controller', 'globalGuard', 'isGlobal'] as const;
+
+/**
+ * What the module's config provider runs on the options it is given. `forRoot()` takes
+ * `controller`, `globalGuard` and `isGlobal` out before the options get here, so any of
+ * them present came from `forRootAsync()`'s factory, where they would be ignored without
+ * a word: that fails the boot with where to put them instead.
+ */
+export function resolveModuleOptions(raw: unknown): ResolvedSessionOptions {
+  const resolved = resolveSessionOptions(raw);
+  if (!isObject(raw)) return resolved;
+  const late = MODULE_SHAPE_OPTIONS.filter((key) => raw[key] !== undefined);
+  if (late.length === 0) return resolved;
+  const names = late.map((key) => `\`${key}\``).join(', ');
+  return {
+    ...resolved,
+    problems: [
+      ...resolved.problems,
+      `${names} came back from forRootAsync's useFactory, where ${late.length > 1 ? 'they shape' : 'it shapes'} nothing: ` +
+        `the module is built before the factory runs. Pass ${late.length > 1 ? 'them' : 'it'} next to useFactory, ` +
+        `e.g. SessionModule.forRootAsync({ ${late.map((key) => `${key}: ${JSON.stringify(raw[key])}`).join(', ')}, useFactory }).`,
+    ],
   };
 }
 

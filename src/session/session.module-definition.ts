@@ -2,7 +2,7 @@ import { ConfigurableModuleBuilder, type Provider } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AuthController } from './auth.controller.js';
 import { SessionGuard } from './session.guard.js';
-import type { SessionModuleExtras, SessionModuleOptions } from './session-options.js';
+import type { SessionModuleExtras, SessionModuleFactoryOptions } from './session-options.js';
 
 /**
  * `forRoot(options)` / `forRootAsync({ imports, inject, useFactory, ... })`.
@@ -14,7 +14,7 @@ export const {
   MODULE_OPTIONS_TOKEN: SESSION_MODULE_OPTIONS,
   OPTIONS_TYPE: SESSION_OPTIONS_TYPE,
   ASYNC_OPTIONS_TYPE: SESSION_ASYNC_OPTIONS_TYPE,
-} = new ConfigurableModuleBuilder<SessionModuleOptions>({ moduleName: 'Session' })
+} = new ConfigurableModuleBuilder<SessionModuleFactoryOptions>({ moduleName: 'Session' })
   .setClassMethodName('forRoot')
   .setExtras<SessionModuleExtras>({ controller: true, globalGuard: false, isGlobal: false }, (definition, extras) => {
     const providers: Provider[] = [...(definition.providers ?? [])];

@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { openApiProvider } from './openapi.js';
 import { SESSION_CONFIG } from './session.constants.js';
 import { SessionConfigurableModule, SESSION_MODULE_OPTIONS } from './session.module-definition.js';
-import { resolveSessionOptions } from './session-options.js';
+import { resolveModuleOptions } from './session-options.js';
 import { SessionCsrf } from './session.csrf.js';
 import { SessionEvents } from './session.events.js';
 import { SessionGuard } from './session.guard.js';
@@ -25,7 +25,7 @@ import { SessionTransport } from './session.transport.js';
  */
 @Module({
   providers: [
-    { provide: SESSION_CONFIG, inject: [SESSION_MODULE_OPTIONS], useFactory: resolveSessionOptions },
+    { provide: SESSION_CONFIG, inject: [SESSION_MODULE_OPTIONS], useFactory: resolveModuleOptions },
     SessionRedis,
     SessionEvents,
     SessionStore,
