@@ -4,9 +4,10 @@ import { APP_INTERCEPTOR } from '@nestjs/core';
 import { tap, type Observable } from 'rxjs';
 import request from 'supertest';
 import type { Redis } from 'ioredis';
-import { ADAPTERS, createTestApp, type TestApp } from './support/app.js';
+import type { LoginContext, SessionCredentials } from '../src/index.js';
+import { ADAPTERS, createTestApp, validateCredentials, type TestApp } from './support/app.js';
 import { sessionCookie, setCookies, tokenOf } from './support/http.js';
-import { dumpPrefix } from './support/redis.js';
+import { dumpPrefix, sleep } from './support/redis.js';
 
 const alice = { username: 'alice', password: 'alice-password' };
 
@@ -29,6 +30,15 @@ class OtherCookies implements NestInterceptor {
 @Module({ providers: [{ provide: APP_INTERCEPTOR, useClass: OtherCookies }] })
 class OtherCookiesModule {}
 const bob = { username: 'bob', password: 'bob-password' };
+
+/**
+ * The keys under `prefix` whose name or content (every field, member and score) mentions
+ * one of `ids`: a revoked session must leave no trace, the per-user index included.
+ */
+async function keysMentioning(redis: Redis, prefix: string, ids: string[]): Promise<string[]> {
+  const dump = await dumpPrefix(redis, prefix);
+  return dump.filter((entry) => ids.some((id) => entry.key.includes(id) || entry.content.includes(id))).map((entry) => entry.key);
+}
 
 describe.each(ADAPTERS)('AuthController over HTTP (%s)', (adapter) => {
   let t: TestApp;
@@ -182,8 +192,7 @@ describe.each(ADAPTERS)('AuthController over HTTP (%s)', (adapter) => {
       expect(cleared).toContain('Max-Age=0');
       expect(cleared).toContain('Expires=Thu, 01 Jan 1970 00:00:00 GMT');
       expect(await redis.exists(`${t.prefix}${res.body.session.id}`)).toBe(0);
-      const dump = await dumpPrefix(redis, t.prefix);
-      for (const entry of dump) expect(entry.content).not.toContain(res.body.session.id);
+      expect(await keysMentioning(redis, t.prefix, [res.body.session.id])).toEqual([]);
       expect((await request(server).get('/me').set('Cookie', cookie)).status).toBe(401);
     });
 
@@ -252,6 +261,82 @@ describe.each(ADAPTERS)('AuthController over HTTP (%s)', (adapter) => {
       expect(await redis.exists(`${t.prefix}user:u-bob`)).toBe(0);
       expect((await request(server).get('/me').set('Cookie', aliceCookie)).status).toBe(200);
       expect((await request(server).post('/auth/logout-all')).status).toBe(401);
+    });
+
+    it('after DELETE /auth/sessions/:id no key under the prefix mentions the revoked id; the other session stays', async () => {
+      const laptop = await login(bob);
+      const phone = await login(bob);
+      const [laptopId, phoneId] = [laptop.body.session.id as string, phone.body.session.id as string];
+      // Both are there before: the session key and the index member.
+      expect((await keysMentioning(redis, t.prefix, [phoneId])).sort()).toEqual([`${t.prefix}${phoneId}`, `${t.prefix}user:u-bob`].sort());
+      const del = await request(server).delete(`/auth/sessions/${phoneId}`).set('Cookie', sessionCookie(laptop));
+      expect(del.status).toBe(204);
+      expect(await keysMentioning(redis, t.prefix, [phoneId])).toEqual([]);
+      expect((await keysMentioning(redis, t.prefix, [laptopId])).sort()).toEqual([`${t.prefix}${laptopId}`, `${t.prefix}user:u-bob`].sort());
+      await request(server).post('/auth/logout-all').set('Cookie', sessionCookie(laptop));
+    });
+
+    it('after POST /auth/logout-all no key under the prefix mentions any of the user\'s sessions', async () => {
+      const logins = [await login(bob), await login(bob), await login(bob)];
+      const ids = logins.map((res) => res.body.session.id as string);
+      const aliceLogin = await login();
+      expect(await keysMentioning(redis, t.prefix, ids)).toHaveLength(ids.length + 1); // 3 sessions + bob's index
+      expect((await request(server).post('/auth/logout-all').set('Cookie', sessionCookie(logins[1]))).status).toBe(204);
+      expect(await keysMentioning(redis, t.prefix, ids)).toEqual([]);
+      expect(await keysMentioning(redis, t.prefix, [aliceLogin.body.session.id])).toHaveLength(2); // alice's session and index untouched
+    });
+  });
+
+  describe('maxSessionsPerUser: eviction', () => {
+    let capped: TestApp;
+    beforeAll(async () => {
+      capped = await createTestApp({ maxSessionsPerUser: 2 }, [], { adapter });
+    });
+    afterAll(() => capped.close());
+
+    it('a login past the cap evicts the oldest session, and no key under the prefix mentions it afterwards', async () => {
+      const http = capped.app.getHttpServer();
+      const logins = [];
+      for (let i = 0; i < 3; i++) {
+        logins.push(await request(http).post('/auth/login').send(bob));
+        await sleep(3); // "oldest" is by login time in ms
+      }
+      const [oldest, ...kept] = logins;
+      expect((await request(http).get('/me').set('Cookie', sessionCookie(oldest))).status).toBe(401);
+      expect(await keysMentioning(capped.redis, capped.prefix, [oldest.body.session.id])).toEqual([]);
+      for (const res of kept) {
+        expect((await request(http).get('/me').set('Cookie', sessionCookie(res))).status).toBe(200);
+        expect(await keysMentioning(capped.redis, capped.prefix, [res.body.session.id])).toHaveLength(2);
+      }
+    });
+  });
+
+  describe('validateCredentials receives the login request\'s context', () => {
+    const calls: Array<{ credentials: SessionCredentials; context: LoginContext }> = [];
+    let recording: TestApp;
+    beforeAll(async () => {
+      recording = await createTestApp({
+        validateCredentials: (credentials, context) => {
+          calls.push({ credentials, context });
+          return validateCredentials(credentials);
+        },
+      }, [], { adapter });
+    });
+    afterAll(() => recording.close());
+
+    it('{ ip, userAgent } of the request, for a good login and a failed one', async () => {
+      const http = recording.app.getHttpServer();
+      const ok = await request(http).post('/auth/login').set('User-Agent', 'context-probe/1.0 (good)').send(alice);
+      expect(ok.status).toBe(200);
+      const failed = await request(http).post('/auth/login').set('User-Agent', 'context-probe/1.0 (bad)').send({ ...alice, password: 'wrong' });
+      expect(failed.status).toBe(401);
+      expect(calls).toEqual([
+        { credentials: alice, context: { ip: expect.any(String), userAgent: 'context-probe/1.0 (good)' } },
+        { credentials: { ...alice, password: 'wrong' }, context: { ip: expect.any(String), userAgent: 'context-probe/1.0 (bad)' } },
+      ]);
+      for (const { context } of calls) expect(context.ip).toMatch(/^(::ffff:)?127\.0\.0\.1$/);
+      // The same address the session records.
+      expect(calls[0].context.ip).toBe(ok.body.session.ip);
     });
   });
 
