@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import type { Redis } from 'ioredis';
+import { SessionService } from '../src/index.js';
 import { ADAPTERS, createTestApp, onEachAdapter, type TestApp } from './support/app.js';
 import { listeningPort, rawRequest, sessionCookie, setCookies, tokenOf } from './support/http.js';
 import { keysWithPrefix, sleep } from './support/redis.js';
@@ -176,6 +177,66 @@ describe('SessionGuard expiry over HTTP (express and fastify side by side)', () 
     }));
 });
 
+describe('lastActivityAt reflects the last guarded request (express and fastify side by side)', () => {
+  /** `at` lies within [from - slack, to + slack] (ms): the request happened between two client-side clocks. */
+  const within = (at: string | Date, from: number, to: number, slack = 50) => {
+    const ms = typeof at === 'string' ? Date.parse(at) : at.getTime();
+    return { ms, inWindow: ms >= from - slack && ms <= to + slack };
+  };
+
+  it('log in, wait, one guarded request: the session, the list, get and touch report its time, and expiresAt = lastActivityAt + ttl', () =>
+    onEachAdapter(async (adapter) => {
+      const ttlMs = 60_000;
+      const t = await createTestApp({ ttl: ttlMs / 1000, absoluteTtl: 600 }, [], { adapter });
+      try {
+        const server = t.app.getHttpServer();
+        const service = t.app.get(SessionService);
+        const login = await request(server).post('/auth/login').send(alice);
+        const cookie = sessionCookie(login);
+        const token = tokenOf(cookie);
+        const createdAt = Date.parse(login.body.session.createdAt);
+        await sleep(1200);
+        const before = Date.now();
+        expect((await request(server).get('/me').set('Cookie', cookie)).status).toBe(200);
+        const after = Date.now();
+        await sleep(300);
+
+        // Another session of the same user lists this one: its time is derived from the TTL the guard set.
+        const other = sessionCookie(await request(server).post('/auth/login').send(alice));
+        const list = await request(server).get('/auth/sessions').set('Cookie', other);
+        const listed = list.body.find((s: { id: string }) => s.id === login.body.session.id);
+        expect(within(listed.lastActivityAt, before, after)).toEqual({ ms: expect.any(Number), inWindow: true });
+        expect(Date.parse(listed.lastActivityAt) - createdAt).toBeGreaterThan(1000);
+        expect(Date.parse(listed.expiresAt) - Date.parse(listed.lastActivityAt)).toBe(ttlMs);
+
+        // get (no sliding) reports the same time.
+        const got = (await service.get(token))!;
+        expect(within(got.lastActivityAt, before, after)).toEqual({ ms: expect.any(Number), inWindow: true });
+        expect(got.expiresAt.getTime() - got.lastActivityAt.getTime()).toBe(ttlMs);
+        expect(got.createdAt.getTime()).toBe(createdAt);
+
+        // GET /auth/session is a guarded request itself: it reports its own time.
+        const b2 = Date.now();
+        const current = await request(server).get('/auth/session').set('Cookie', cookie);
+        const a2 = Date.now();
+        expect(current.status).toBe(200);
+        expect(within(current.body.lastActivityAt, b2, a2)).toEqual({ ms: expect.any(Number), inWindow: true });
+        expect(Date.parse(current.body.expiresAt) - Date.parse(current.body.lastActivityAt)).toBe(ttlMs);
+        expect(current.body.createdAt).toBe(login.body.session.createdAt);
+
+        // touch slides and reports now; a get right after agrees with it.
+        const b3 = Date.now();
+        const touched = (await service.touch(token))!;
+        const a3 = Date.now();
+        expect(within(touched.lastActivityAt, b3, a3)).toEqual({ ms: expect.any(Number), inWindow: true });
+        expect(touched.expiresAt.getTime() - touched.lastActivityAt.getTime()).toBe(ttlMs);
+        expect(within((await service.get(token))!.lastActivityAt, b3, a3)).toEqual({ ms: expect.any(Number), inWindow: true });
+      } finally {
+        await t.close();
+      }
+    }));
+});
+
 describe.each(ADAPTERS)('globalGuard (%s)', (adapter) => {
   let t: TestApp;
   let server: ReturnType<TestApp['app']['getHttpServer']>;
@@ -239,6 +300,36 @@ describe.each(ADAPTERS)('transport (%s)', (adapter) => {
       await t.close();
     }
   });
+
+  it.each(['bearer', 'both'] as const)(
+    "'%s': a login presenting an already-held token as Authorization: Bearer destroys that session and issues a fresh token",
+    async (transport) => {
+      const t = await createTestApp({ transport }, [], { adapter });
+      try {
+        const server = t.app.getHttpServer();
+        const first = await request(server).post('/auth/login').send(alice);
+        const oldToken = first.body.token as string;
+        const oldId = first.body.session.id as string;
+        expect((await request(server).get('/me').set('Authorization', `Bearer ${oldToken}`)).status).toBe(200);
+        const second = await request(server).post('/auth/login').set('Authorization', `Bearer ${oldToken}`).send(alice);
+        expect(second.status).toBe(200);
+        const newToken = second.body.token as string;
+        expect(newToken).toMatch(/^[A-Za-z0-9_-]{43}\.[0-9a-z]+$/);
+        expect(newToken).not.toBe(oldToken);
+        expect(second.body.session.id).not.toBe(oldId);
+        if (transport === 'both') expect(tokenOf(sessionCookie(second))).toBe(newToken);
+        else expect(setCookies(second)).toEqual([]);
+        expect((await request(server).get('/me').set('Authorization', `Bearer ${oldToken}`)).status).toBe(401);
+        expect(await t.redis.exists(`${t.prefix}${oldId}`)).toBe(0);
+        expect(await t.redis.zscore(`${t.prefix}user:1`, oldId)).toBeNull();
+        const me = await request(server).get('/me').set('Authorization', `Bearer ${newToken}`);
+        expect(me.status).toBe(200);
+        expect(me.body.sessionId).toBe(second.body.session.id);
+      } finally {
+        await t.close();
+      }
+    },
+  );
 
   it('cookie options shape the Set-Cookie header', async () => {
     const t = await createTestApp({
