@@ -22,7 +22,12 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures');
 const CACHE = join(ROOT, 'node_modules', '.cache', 'nrs-packaging');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  name: string;
+  main?: string;
+  types?: string;
+  exports?: Record<string, unknown>;
   engines: Record<string, string>;
+  dependencies?: Record<string, string>;
   peerDependencies: Record<string, string>;
 };
 
@@ -165,6 +170,23 @@ describe('the published package', () => {
     expect(major > 20 || (major === 20 && minor >= 19)).toBe(true); // require(esm) without a flag
     expect(pkg.peerDependencies['@nestjs/common']).toBe('^11.0.0 || ^12.0.0');
     expect(pkg.peerDependencies['@nestjs/core']).toBe('^11.0.0 || ^12.0.0');
+  });
+
+  it("is named nestjs-redis-session; main, types and exports['.'] point at the built entry", () => {
+    expect(pkg.name).toBe('nestjs-redis-session');
+    expect(pkg.main?.replace(/^\.\//, '')).toBe('dist/index.js');
+    expect(pkg.types?.replace(/^\.\//, '')).toBe('dist/index.d.ts');
+    const entry = pkg.exports?.['.'] as { types?: string; default?: string } | undefined;
+    expect(entry?.types?.replace(/^\.\//, '')).toBe('dist/index.d.ts');
+    expect(entry?.default?.replace(/^\.\//, '')).toBe('dist/index.js');
+    // And what they name is in the tarball.
+    expect(packed).toEqual(expect.arrayContaining([pkg.main!.replace(/^\.\//, ''), pkg.types!.replace(/^\.\//, '')]));
+  });
+
+  it('takes Nest, ioredis, class-validator, class-transformer, reflect-metadata and rxjs as peers, never as dependencies', () => {
+    const peers = ['@nestjs/common', '@nestjs/core', 'ioredis', 'class-validator', 'class-transformer', 'reflect-metadata', 'rxjs'];
+    for (const name of peers) expect({ name, peer: pkg.peerDependencies[name] }).toEqual({ name, peer: expect.any(String) });
+    expect(Object.keys(pkg.dependencies ?? {}).filter((name) => peers.includes(name))).toEqual([]);
   });
 
   const expected = (fixture: string) => ({
