@@ -3,13 +3,13 @@ import { Test } from '@nestjs/testing';
 import type { LoggerService } from '@nestjs/common';
 import request from 'supertest';
 import { SessionModule } from '../src/index.js';
-import { createTestApp } from './support/app.js';
+import { ADAPTERS, createTestApp } from './support/app.js';
 import { sessionCookie, setCookies } from './support/http.js';
 import { testRedisUrl, uniquePrefix } from './support/redis.js';
 
 describe('cookie.hostPrefix (__Host- preset)', () => {
-  it('names the cookie __Host-sid, Secure, Path=/ and no Domain; the guard reads it', async () => {
-    const t = await createTestApp({ cookie: { hostPrefix: true } });
+  it.each(ADAPTERS)('names the cookie __Host-sid, Secure, Path=/ and no Domain; the guard reads it (%s)', async (adapter) => {
+    const t = await createTestApp({ cookie: { hostPrefix: true } }, [], { adapter });
     try {
       const http = t.app.getHttpServer();
       const res = await request(http).post('/auth/login').send({ username: 'alice', password: 'alice-password' });
@@ -25,6 +25,7 @@ describe('cookie.hostPrefix (__Host- preset)', () => {
     }
   });
 
+  // Checked when the module boots, before any HTTP platform is involved: one platform is enough.
   it.each([
     [{ hostPrefix: true, domain: 'example.com' }, /cannot have a Domain/],
     [{ hostPrefix: true, secure: false }, /must be Secure/],

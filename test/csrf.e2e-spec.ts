@@ -1,13 +1,17 @@
 import { describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { createTestApp, type TestApp } from './support/app.js';
+import { ADAPTERS, createTestApp, type AdapterName, type TestApp } from './support/app.js';
 import { listeningPort, sessionCookie, setCookies } from './support/http.js';
 
 const alice = { username: 'alice', password: 'alice-password' };
 const EVIL = 'https://evil.example';
 
-async function withApp(options: Parameters<typeof createTestApp>[0], run: (t: TestApp, http: ReturnType<TestApp['app']['getHttpServer']>) => Promise<void>) {
-  const t = await createTestApp(options);
+async function withApp(
+  adapter: AdapterName,
+  options: Parameters<typeof createTestApp>[0],
+  run: (t: TestApp, http: ReturnType<TestApp['app']['getHttpServer']>) => Promise<void>,
+) {
+  const t = await createTestApp(options, [], { adapter });
   try {
     await run(t, t.app.getHttpServer());
   } finally {
@@ -18,9 +22,9 @@ async function withApp(options: Parameters<typeof createTestApp>[0], run: (t: Te
 const loginCookie = async (http: ReturnType<TestApp['app']['getHttpServer']>) =>
   sessionCookie(await request(http).post('/auth/login').send(alice));
 
-describe('CSRF protection (cookie transport, on by default)', () => {
+describe.each(ADAPTERS)('CSRF protection (cookie transport, on by default) (%s)', (adapter) => {
   it('refuses a cross-site state-changing request with the session cookie (403), before touching the session', async () => {
-    await withApp({}, async (_t, http) => {
+    await withApp(adapter, {}, async (_t, http) => {
       const cookie = await loginCookie(http);
       const byOrigin = await request(http).post('/auth/logout-all').set('Cookie', cookie).set('Origin', EVIL);
       expect(byOrigin.status).toBe(403);
@@ -37,7 +41,7 @@ describe('CSRF protection (cookie transport, on by default)', () => {
   });
 
   it('lets same-origin, user-initiated and non-browser requests through', async () => {
-    await withApp({}, async (_t, http) => {
+    await withApp(adapter, {}, async (_t, http) => {
       const port = listeningPort(http);
       const cases: Array<Record<string, string>> = [
         { 'Sec-Fetch-Site': 'same-origin', Origin: `http://127.0.0.1:${port}` },
@@ -54,7 +58,7 @@ describe('CSRF protection (cookie transport, on by default)', () => {
   });
 
   it('safe methods are never refused', async () => {
-    await withApp({}, async (_t, http) => {
+    await withApp(adapter, {}, async (_t, http) => {
       const cookie = await loginCookie(http);
       const res = await request(http).get('/me').set('Cookie', cookie).set('Origin', EVIL).set('Sec-Fetch-Site', 'cross-site');
       expect(res.status).toBe(200);
@@ -62,7 +66,7 @@ describe('CSRF protection (cookie transport, on by default)', () => {
   });
 
   it('a cross-site logout with the cookie is refused; without it there is nothing to protect', async () => {
-    await withApp({}, async (_t, http) => {
+    await withApp(adapter, {}, async (_t, http) => {
       const cookie = await loginCookie(http);
       expect((await request(http).post('/auth/logout').set('Cookie', cookie).set('Origin', EVIL)).status).toBe(403);
       expect((await request(http).get('/me').set('Cookie', cookie)).status).toBe(200);
@@ -71,7 +75,7 @@ describe('CSRF protection (cookie transport, on by default)', () => {
   });
 
   it('trustedOrigins lets a listed origin through, cross-site or not', async () => {
-    await withApp({ csrf: { trustedOrigins: ['https://admin.example.com'] } }, async (_t, http) => {
+    await withApp(adapter, { csrf: { trustedOrigins: ['https://admin.example.com'] } }, async (_t, http) => {
       const cookie = await loginCookie(http);
       const res = await request(http)
         .post('/auth/logout-all')
@@ -85,7 +89,7 @@ describe('CSRF protection (cookie transport, on by default)', () => {
   });
 
   it('bearer requests are not affected', async () => {
-    await withApp({ transport: 'both' }, async (_t, http) => {
+    await withApp(adapter, { transport: 'both' }, async (_t, http) => {
       const res = await request(http).post('/auth/login').send(alice);
       const out = await request(http)
         .post('/auth/logout-all')
@@ -97,16 +101,16 @@ describe('CSRF protection (cookie transport, on by default)', () => {
   });
 
   it('csrf: false turns the check off', async () => {
-    await withApp({ csrf: false }, async (_t, http) => {
+    await withApp(adapter, { csrf: false }, async (_t, http) => {
       const cookie = await loginCookie(http);
       expect((await request(http).post('/auth/logout-all').set('Cookie', cookie).set('Origin', EVIL)).status).toBe(204);
     });
   });
 });
 
-describe('double-submit token (csrf.doubleSubmit)', () => {
+describe.each(ADAPTERS)('double-submit token (csrf.doubleSubmit) (%s)', (adapter) => {
   it('login returns it and sets a readable cookie; state-changing requests must echo it', async () => {
-    await withApp({ csrf: { doubleSubmit: true } }, async (_t, http) => {
+    await withApp(adapter, { csrf: { doubleSubmit: true } }, async (_t, http) => {
       const res = await request(http).post('/auth/login').send(alice);
       const cookies = setCookies(res);
       const csrfCookie = cookies.find((c) => c.startsWith('sid_csrf='))!;
@@ -135,7 +139,7 @@ describe('double-submit token (csrf.doubleSubmit)', () => {
   });
 
   it('a custom header name', async () => {
-    await withApp({ csrf: { doubleSubmit: true, headerName: 'X-XSRF-TOKEN' } }, async (_t, http) => {
+    await withApp(adapter, { csrf: { doubleSubmit: true, headerName: 'X-XSRF-TOKEN' } }, async (_t, http) => {
       const res = await request(http).post('/auth/login').send(alice);
       const out = await request(http).post('/auth/logout-all').set('Cookie', sessionCookie(res)).set('X-XSRF-TOKEN', res.body.csrfToken);
       expect(out.status).toBe(204);

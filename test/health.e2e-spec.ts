@@ -9,6 +9,7 @@ import { AppModule } from '../src/demo/app.module.js';
 import { demoAccounts } from '../src/demo/users.js';
 import { SessionHealthIndicator } from '../src/health/index.js';
 import { SessionModule, type SessionModuleOptions } from '../src/index.js';
+import { ADAPTERS, listenOn, type AdapterName } from './support/app.js';
 import { sleep, testRedisUrl, uniquePrefix, usePrivateRedis } from './support/redis.js';
 
 @Controller('health')
@@ -26,7 +27,10 @@ class HealthController {
 }
 
 /** An app with SessionModule (no /auth routes), TerminusModule and GET /health. */
-async function healthApp(redis: SessionModuleOptions['redis']): Promise<{ app: INestApplication; http: ReturnType<INestApplication['getHttpServer']> }> {
+async function healthApp(
+  adapter: AdapterName,
+  redis: SessionModuleOptions['redis'],
+): Promise<{ app: INestApplication; http: ReturnType<INestApplication['getHttpServer']> }> {
   @Module({
     imports: [
       SessionModule.forRoot({ redis, keyPrefix: uniquePrefix('health'), controller: false }),
@@ -37,8 +41,7 @@ async function healthApp(redis: SessionModuleOptions['redis']): Promise<{ app: I
   })
   class HealthAppModule {}
   const moduleRef = await Test.createTestingModule({ imports: [HealthAppModule] }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  await app.listen(0, '127.0.0.1');
+  const app = await listenOn(moduleRef, adapter);
   return { app, http: app.getHttpServer() };
 }
 
@@ -57,9 +60,9 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-describe('SessionHealthIndicator (nestjs-redis-session/health)', () => {
+describe.each(ADAPTERS)('SessionHealthIndicator (nestjs-redis-session/health) (%s)', (adapter) => {
   it('reports up with the PING round-trip time while Redis answers', async () => {
-    const { app, http } = await healthApp({ url: testRedisUrl() });
+    const { app, http } = await healthApp(adapter, { url: testRedisUrl() });
     try {
       const res = await request(http).get('/health');
       expect(res.status).toBe(200);
@@ -77,7 +80,7 @@ describe('SessionHealthIndicator (nestjs-redis-session/health)', () => {
   });
 
   it('reports down (503) with the error when nothing listens on the Redis port', async () => {
-    const { app, http } = await healthApp({ url: `redis://127.0.0.1:${await closedPort()}` });
+    const { app, http } = await healthApp(adapter, { url: `redis://127.0.0.1:${await closedPort()}` });
     try {
       const res = await timed(request(http).get('/health'));
       expect(res.status).toBe(503);
@@ -99,10 +102,10 @@ describe('SessionHealthIndicator (nestjs-redis-session/health)', () => {
     let client: Redis;
 
     beforeAll(async () => {
-      owned = await healthApp({ url: redis.server.url });
+      owned = await healthApp(adapter, { url: redis.server.url });
       // A client the app owns, without a commandTimeout: the indicator's own timeout must still hold.
       client = new Redis(redis.server.url, { maxRetriesPerRequest: 1 });
-      passedIn = await healthApp({ client });
+      passedIn = await healthApp(adapter, { client });
     });
 
     afterAll(async () => {
@@ -119,7 +122,7 @@ describe('SessionHealthIndicator (nestjs-redis-session/health)', () => {
           timed(request(owned.http).get('/health')),
           timed(request(passedIn.http).get('/health')),
         ]);
-        process.stdout.write(`health on a stalled Redis: ${JSON.stringify(results.map((r) => [r.status, r.ms]))}\n`);
+        process.stdout.write(`health on a stalled Redis (${adapter}): ${JSON.stringify(results.map((r) => [r.status, r.ms]))}\n`);
         for (const result of results) {
           expect(result.status).toBe(503);
           expect(result.ms).toBeLessThan(1500);
@@ -144,8 +147,7 @@ describe('SessionHealthIndicator (nestjs-redis-session/health)', () => {
     const moduleRef = await Test.createTestingModule({
       imports: [AppModule.forRoot({ redisUrl: testRedisUrl(), keyPrefix: uniquePrefix('demo-health'), accounts: demoAccounts() })],
     }).compile();
-    const app = moduleRef.createNestApplication({ logger: false });
-    await app.listen(0, '127.0.0.1');
+    const app = await listenOn(moduleRef, adapter);
     try {
       const res = await request(app.getHttpServer()).get('/health');
       expect(res.status).toBe(200);

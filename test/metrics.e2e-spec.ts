@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Registry } from 'prom-client';
 import request from 'supertest';
-import { createTestApp } from './support/app.js';
+import { ADAPTERS, createTestApp } from './support/app.js';
 import { sessionCookie } from './support/http.js';
 import { spawnRedisServer } from './support/redis.js';
 
@@ -10,11 +10,11 @@ const value = (text: string, line: string) => {
   return found ? Number(found.slice(line.length + 1)) : 0;
 };
 
-describe('Prometheus metrics (metrics option, prom-client)', () => {
+describe.each(ADAPTERS)('Prometheus metrics (metrics option, prom-client) (%s)', (adapter) => {
   it('counts guard checks, logins, revocations and Redis errors, with timings', async () => {
     const registry = new Registry();
     const redis = await spawnRedisServer();
-    const t = await createTestApp({ redis: { url: redis.url }, metrics: { registry, prefix: 'test_session_' } });
+    const t = await createTestApp({ redis: { url: redis.url }, metrics: { registry, prefix: 'test_session_' } }, [], { adapter });
     try {
       const http = t.app.getHttpServer();
       const login = await request(http).post('/auth/login').send({ username: 'alice', password: 'alice-password' });
@@ -51,7 +51,7 @@ describe('Prometheus metrics (metrics option, prom-client)', () => {
 
   it('is off by default: nothing is registered', async () => {
     const { register } = await import('prom-client');
-    const t = await createTestApp();
+    const t = await createTestApp({}, [], { adapter });
     try {
       await request(t.app.getHttpServer()).post('/auth/login').send({ username: 'alice', password: 'alice-password' });
       expect(register.getSingleMetric('session_logins_total')).toBeUndefined();

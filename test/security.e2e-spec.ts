@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { Controller, Module, Post, UseGuards } from '@nestjs/common';
 import request from 'supertest';
 import { RequireFreshSession, SessionGuard } from '../src/index.js';
-import { createTestApp } from './support/app.js';
+import { ADAPTERS, createTestApp, onEachAdapter } from './support/app.js';
 import { sessionCookie } from './support/http.js';
 import { sleep } from './support/redis.js';
 
@@ -27,24 +27,26 @@ class AccountModule {}
 const alice = { username: 'alice', password: 'alice-password' };
 
 describe('@RequireFreshSession (ASVS 3.7.1: re-authentication before sensitive actions)', () => {
-  it('403 once the login is older than maxAgeSeconds; a new login makes it fresh again', async () => {
-    const t = await createTestApp({ isGlobal: true }, [AccountModule]);
-    try {
-      const http = t.app.getHttpServer();
-      const cookie = sessionCookie(await request(http).post('/auth/login').send(alice));
-      expect((await request(http).post('/account/email').set('Cookie', cookie)).status).toBe(201);
-      await sleep(1200);
-      const stale = await request(http).post('/account/email').set('Cookie', cookie);
-      expect(stale.status).toBe(403);
-      expect(stale.body.message).toBe('Recent login required');
-      // The session itself is fine for everything else.
-      expect((await request(http).post('/account/theme').set('Cookie', cookie)).status).toBe(201);
-      const fresh = sessionCookie(await request(http).post('/auth/login').send(alice).set('Cookie', cookie));
-      expect((await request(http).post('/account/email').set('Cookie', fresh)).status).toBe(201);
-    } finally {
-      await t.close();
-    }
-  });
+  // Mostly a wait for the login to age: both platforms run side by side.
+  it('403 once the login is older than maxAgeSeconds; a new login makes it fresh again (Express and Fastify)', () =>
+    onEachAdapter(async (adapter) => {
+      const t = await createTestApp({ isGlobal: true }, [AccountModule], { adapter });
+      try {
+        const http = t.app.getHttpServer();
+        const cookie = sessionCookie(await request(http).post('/auth/login').send(alice));
+        expect((await request(http).post('/account/email').set('Cookie', cookie)).status).toBe(201);
+        await sleep(1200);
+        const stale = await request(http).post('/account/email').set('Cookie', cookie);
+        expect(stale.status).toBe(403);
+        expect(stale.body.message).toBe('Recent login required');
+        // The session itself is fine for everything else.
+        expect((await request(http).post('/account/theme').set('Cookie', cookie)).status).toBe(201);
+        const fresh = sessionCookie(await request(http).post('/auth/login').send(alice).set('Cookie', cookie));
+        expect((await request(http).post('/account/email').set('Cookie', fresh)).status).toBe(201);
+      } finally {
+        await t.close();
+      }
+    }));
 
   it('refuses a bad maxAgeSeconds when the decorator is applied', () => {
     expect(() => RequireFreshSession(0)).toThrow(TypeError);
@@ -52,9 +54,9 @@ describe('@RequireFreshSession (ASVS 3.7.1: re-authentication before sensitive a
   });
 });
 
-describe('logout tells the browser to forget the site (Clear-Site-Data)', () => {
+describe.each(ADAPTERS)('logout tells the browser to forget the site (Clear-Site-Data) (%s)', (adapter) => {
   it('logout, logout-all and revoking the current session send it; routes are never cached', async () => {
-    const t = await createTestApp();
+    const t = await createTestApp({}, [], { adapter });
     try {
       const http = t.app.getHttpServer();
       const login = await request(http).post('/auth/login').send(alice);
@@ -77,8 +79,8 @@ describe('logout tells the browser to forget the site (Clear-Site-Data)', () => 
   });
 
   it('clearSiteData: false sends none; a custom value is sent as given', async () => {
-    const off = await createTestApp({ clearSiteData: false });
-    const custom = await createTestApp({ clearSiteData: '"cookies"' });
+    const off = await createTestApp({ clearSiteData: false }, [], { adapter });
+    const custom = await createTestApp({ clearSiteData: '"cookies"' }, [], { adapter });
     try {
       expect((await request(off.app.getHttpServer()).post('/auth/logout')).headers['clear-site-data']).toBeUndefined();
       expect((await request(custom.app.getHttpServer()).post('/auth/logout')).headers['clear-site-data']).toBe('"cookies"');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { createTestApp, type TestApp } from './support/app.js';
+import { ADAPTERS, createTestApp, onEachAdapter, type TestApp } from './support/app.js';
 import { dumpPrefix } from './support/redis.js';
 
 type Http = ReturnType<TestApp['app']['getHttpServer']>;
@@ -13,9 +13,9 @@ async function timedAttempt(http: Http, username: string, password: string) {
   return { status: res.status, ms: Date.now() - started, retryAfter: res.headers['retry-after'] as string | undefined };
 }
 
-describe('login throttling', () => {
+describe.each(ADAPTERS)('login throttling (%s)', (adapter) => {
   it('slows, then refuses with 429 and Retry-After; even the right password waits out the window', async () => {
-    const t = await createTestApp({ loginThrottle: { perUsername: { limit: 3, windowSeconds: 60 }, delayAfter: 1, maxDelayMs: 400 } });
+    const t = await createTestApp({ loginThrottle: { perUsername: { limit: 3, windowSeconds: 60 }, delayAfter: 1, maxDelayMs: 400 } }, [], { adapter });
     try {
       const http = t.app.getHttpServer();
       const first = await timedAttempt(http, 'alice', 'wrong');
@@ -46,7 +46,7 @@ describe('login throttling', () => {
   });
 
   it('a successful login resets the username count', async () => {
-    const t = await createTestApp({ loginThrottle: { perUsername: { limit: 3, windowSeconds: 60 }, delayAfter: 10 } });
+    const t = await createTestApp({ loginThrottle: { perUsername: { limit: 3, windowSeconds: 60 }, delayAfter: 10 } }, [], { adapter });
     try {
       const http = t.app.getHttpServer();
       for (let i = 0; i < 2; i++) expect((await attempt(http, 'bob', 'nope')).status).toBe(401);
@@ -59,7 +59,7 @@ describe('login throttling', () => {
   });
 
   it('counts failures per IP across usernames; successes do not count', async () => {
-    const t = await createTestApp({ loginThrottle: { perIp: { limit: 4, windowSeconds: 60 }, delayAfter: 10 } });
+    const t = await createTestApp({ loginThrottle: { perIp: { limit: 4, windowSeconds: 60 }, delayAfter: 10 } }, [], { adapter });
     try {
       const http = t.app.getHttpServer();
       for (let i = 0; i < 10; i++) expect((await attempt(http, 'alice', 'alice-password')).status).toBe(200);
@@ -73,7 +73,7 @@ describe('login throttling', () => {
   });
 
   it('is atomic: of 20 parallel guesses, exactly the limit reach the password check', async () => {
-    const t = await createTestApp({ loginThrottle: { perUsername: { limit: 3, windowSeconds: 60 }, delayAfter: 100 } });
+    const t = await createTestApp({ loginThrottle: { perUsername: { limit: 3, windowSeconds: 60 }, delayAfter: 100 } }, [], { adapter });
     try {
       const http = t.app.getHttpServer();
       const statuses = (await Promise.all(Array.from({ length: 20 }, () => attempt(http, 'carol', 'guess')))).map((r) => r.status);
@@ -86,8 +86,8 @@ describe('login throttling', () => {
 
   it('works across two app instances on the same Redis', async () => {
     const throttle = { perUsername: { limit: 4, windowSeconds: 60 }, delayAfter: 100 };
-    const a = await createTestApp({ loginThrottle: throttle });
-    const b = await createTestApp({ loginThrottle: throttle, keyPrefix: a.prefix });
+    const a = await createTestApp({ loginThrottle: throttle }, [], { adapter });
+    const b = await createTestApp({ loginThrottle: throttle, keyPrefix: a.prefix }, [], { adapter });
     try {
       for (let i = 0; i < 2; i++) expect((await attempt(a.app.getHttpServer(), 'alice', 'x')).status).toBe(401);
       for (let i = 0; i < 2; i++) expect((await attempt(b.app.getHttpServer(), 'alice', 'x')).status).toBe(401);
@@ -98,26 +98,30 @@ describe('login throttling', () => {
       await b.close();
     }
   });
-
-  it('is on by default (10 failures per username), and loginThrottle: false turns it off', async () => {
-    const on = await createTestApp();
-    const off = await createTestApp({ loginThrottle: false });
-    try {
-      const statuses = [];
-      for (let i = 0; i < 11; i++) statuses.push((await attempt(on.app.getHttpServer(), 'mallory', 'x')).status);
-      expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true);
-      expect(statuses[10]).toBe(429);
-      for (let i = 0; i < 12; i++) expect((await attempt(off.app.getHttpServer(), 'mallory', 'x')).status).toBe(401);
-    } finally {
-      await on.close();
-      await off.close();
-    }
-  }, 60_000);
 });
 
-describe('login throttling leaves no keys behind successful logins', () => {
+// The default delays make this one slow (~6 s of waiting): both platforms run side by side.
+describe('login throttling defaults (Express and Fastify side by side)', () => {
+  it('is on by default (10 failures per username), and loginThrottle: false turns it off', () =>
+    onEachAdapter(async (adapter) => {
+      const on = await createTestApp({}, [], { adapter });
+      const off = await createTestApp({ loginThrottle: false }, [], { adapter });
+      try {
+        const statuses = [];
+        for (let i = 0; i < 11; i++) statuses.push((await attempt(on.app.getHttpServer(), 'mallory', 'x')).status);
+        expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true);
+        expect(statuses[10]).toBe(429);
+        for (let i = 0; i < 12; i++) expect((await attempt(off.app.getHttpServer(), 'mallory', 'x')).status).toBe(401);
+      } finally {
+        await on.close();
+        await off.close();
+      }
+    }), 60_000);
+});
+
+describe.each(ADAPTERS)('login throttling leaves no keys behind successful logins (%s)', (adapter) => {
   it('the IP counter a success refunds is deleted once it is back at zero', async () => {
-    const t = await createTestApp();
+    const t = await createTestApp({}, [], { adapter });
     try {
       const http = t.app.getHttpServer();
       for (let i = 0; i < 3; i++) expect((await attempt(http, 'alice', 'alice-password')).status).toBe(200);
