@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
-import { HealthCheck, HealthCheckService, TerminusModule, type HealthCheckResult } from '@nestjs/terminus';
+import { Module, type INestApplication } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
 import request from 'supertest';
@@ -10,21 +10,8 @@ import { demoAccounts } from '../src/demo/users.js';
 import { SessionHealthIndicator } from '../src/health/index.js';
 import { SessionModule, type SessionModuleOptions } from '../src/index.js';
 import { ADAPTERS, listenOn, type AdapterName } from './support/app.js';
+import { HealthController } from './support/health.js';
 import { sleep, testRedisUrl, uniquePrefix, usePrivateRedis } from './support/redis.js';
-
-@Controller('health')
-class HealthController {
-  constructor(
-    private readonly health: HealthCheckService,
-    private readonly session: SessionHealthIndicator,
-  ) {}
-
-  @Get()
-  @HealthCheck()
-  check(): Promise<HealthCheckResult> {
-    return this.health.check([() => this.session.isHealthy('redis')]);
-  }
-}
 
 /** An app with SessionModule (no /auth routes), TerminusModule and GET /health. */
 async function healthApp(

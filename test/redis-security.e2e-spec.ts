@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Controller, Get, Injectable, Module, type INestApplication, type LoggerService } from '@nestjs/common';
+import { Injectable, Module, type INestApplication, type LoggerService } from '@nestjs/common';
 import { EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
-import { HealthCheck, HealthCheckService, TerminusModule, type HealthCheckResult } from '@nestjs/terminus';
+import { TerminusModule } from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
 import { Redis, type RedisOptions } from 'ioredis';
 import request from 'supertest';
@@ -11,6 +11,7 @@ import { SessionHealthIndicator } from '../src/health/index.js';
 import { findFreePort } from '../src/testing/redis-server.js';
 import { SessionEvent, SessionModule, SessionService, type SessionExpiredEvent, type SessionModuleAllOptions } from '../src/index.js';
 import { ADAPTERS, GuardedController, listenOn, validateCredentials, type AdapterName } from './support/app.js';
+import { HealthController } from './support/health.js';
 import { createCertificateAuthority, type TestCertificateAuthority } from './support/certificates.js';
 import { sessionCookie, tokenOf } from './support/http.js';
 import {
@@ -32,20 +33,6 @@ const WRONG_PASSWORD = `wrong-${randomBytes(6).toString('hex')}`;
 
 /** Every feature on: the rule the main flows run under. */
 const ALL_FEATURES: AclFeature[] = ['readyCheck', 'health', 'durability', 'expiredEvents'];
-
-@Controller('health')
-class HealthController {
-  constructor(
-    private readonly health: HealthCheckService,
-    private readonly session: SessionHealthIndicator,
-  ) {}
-
-  @Get()
-  @HealthCheck()
-  check(): Promise<HealthCheckResult> {
-    return this.health.check([() => this.session.isHealthy('redis')]);
-  }
-}
 
 const expired: string[] = [];
 
@@ -121,6 +108,15 @@ async function loggedIn(http: Http, username = 'alice'): Promise<{ cookie: strin
   const res = await login(http, username);
   if (res.status !== 200) throw new Error(`login as ${username}: ${res.status} ${JSON.stringify(res.body)}`);
   return { cookie: sessionCookie(res), id: (res.body as { session: { id: string } }).session.id };
+}
+
+/** Login, a guarded request, the session list, logout and the health check, each answered as when all is well. */
+async function basicFlow(http: Http): Promise<void> {
+  const a = await loggedIn(http);
+  expect((await me(http, a.cookie)).status).toBe(200);
+  expect((await request(http).get('/auth/sessions').set('Cookie', a.cookie)).status).toBe(200);
+  expect((await request(http).post('/auth/logout').set('Cookie', a.cookie)).status).toBe(204);
+  expect((await request(http).get('/health')).status).toBe(200);
 }
 
 /** Until a write on the master is acknowledged by a replica (what WAIT will need). */
@@ -391,11 +387,7 @@ describe('Redis with a password and a minimal ACL user', () => {
     await admin.call('ACL', 'SETUSER', 'sessions', 'reset', ...aclRule(PASSWORD, ['health']));
     const t = await secureApp({ redis: { url, options: { enableReadyCheck: false } } });
     try {
-      const a = await loggedIn(t.http);
-      expect((await me(t.http, a.cookie)).status).toBe(200);
-      expect((await request(t.http).get('/auth/sessions').set('Cookie', a.cookie)).status).toBe(200);
-      expect((await request(t.http).post('/auth/logout').set('Cookie', a.cookie)).status).toBe(204);
-      expect((await request(t.http).get('/health')).status).toBe(200);
+      await basicFlow(t.http);
       await noDenials();
     } finally {
       await admin.call('ACL', 'SETUSER', 'sessions', 'reset', ...aclRule(PASSWORD, ALL_FEATURES));
@@ -524,11 +516,7 @@ describe('TLS (rediss://) with a CA of the test\'s own', () => {
   it.each(ADAPTERS)('login, guarded request, list, logout and health over TLS, verified against the CA (%s)', async (adapter) => {
     const t = await secureApp({ redis: { url: tlsUrl, options: { tls: { ca: ca.cert } } } }, adapter);
     try {
-      const a = await loggedIn(t.http);
-      expect((await me(t.http, a.cookie)).status).toBe(200);
-      expect((await request(t.http).get('/auth/sessions').set('Cookie', a.cookie)).status).toBe(200);
-      expect((await request(t.http).post('/auth/logout').set('Cookie', a.cookie)).status).toBe(204);
-      expect((await request(t.http).get('/health')).status).toBe(200);
+      await basicFlow(t.http);
       expect(describeDenials(await aclLog(admin))).toEqual([]);
     } finally {
       await t.close();
