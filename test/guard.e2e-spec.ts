@@ -1,10 +1,31 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import type { Redis } from 'ioredis';
-import { SessionService } from '../src/index.js';
+import { Controller, Get, Module, UseGuards } from '@nestjs/common';
+import { Roles, SessionGuard, SessionService } from '../src/index.js';
 import { ADAPTERS, createTestApp, onEachAdapter, type TestApp } from './support/app.js';
 import { listeningPort, rawRequest, sessionCookie, setCookies, tokenOf } from './support/http.js';
 import { keysWithPrefix, sleep } from './support/redis.js';
+
+/** A controller-level role list, and a handler that narrows it (the handler's list wins). */
+@Controller('editorial')
+@UseGuards(SessionGuard)
+@Roles('editor', 'admin')
+class EditorialController {
+  @Get()
+  read() {
+    return { ok: true };
+  }
+
+  @Roles('admin')
+  @Get('settings')
+  settings() {
+    return { ok: true };
+  }
+}
+
+@Module({ controllers: [EditorialController] })
+class EditorialModule {}
 
 const alice = { username: 'alice', password: 'alice-password' };
 const bob = { username: 'bob', password: 'bob-password' };
@@ -14,7 +35,8 @@ describe.each(ADAPTERS)('SessionGuard (%s)', (adapter) => {
   let server: ReturnType<TestApp['app']['getHttpServer']>;
   let redis: Redis;
   beforeAll(async () => {
-    t = await createTestApp({}, [], { adapter });
+    // isGlobal: EditorialModule, a feature module, uses SessionGuard without importing SessionModule.
+    t = await createTestApp({ isGlobal: true }, [EditorialModule], { adapter });
     server = t.app.getHttpServer();
     redis = t.redis;
   });
@@ -41,6 +63,20 @@ describe.each(ADAPTERS)('SessionGuard (%s)', (adapter) => {
     const forbidden = await request(server).get('/admin').set('Cookie', user);
     expect(forbidden.status).toBe(403);
     expect((await request(server).get('/admin')).status).toBe(401);
+  });
+
+  it('@Roles with several roles: any listed role passes, a session without a role never does; a handler list overrides the controller\'s', async () => {
+    const service = t.app.get(SessionService);
+    const cookieFor = async (user: { id: string; role?: string }) => `sid=${(await service.create(user)).token}`;
+    const editor = await cookieFor({ id: 'ed', role: 'editor' });
+    const admin = await cookieFor({ id: 'ad', role: 'admin' });
+    const noRole = await cookieFor({ id: 'nr' });
+    const other = await cookieFor({ id: 'ot', role: 'user' });
+    const status = async (path: string, cookie: string) => (await request(server).get(path).set('Cookie', cookie)).status;
+    expect([await status('/editorial', editor), await status('/editorial', admin)]).toEqual([200, 200]);
+    expect([await status('/editorial', noRole), await status('/editorial', other)]).toEqual([403, 403]);
+    expect([await status('/editorial/settings', admin), await status('/editorial/settings', editor)]).toEqual([200, 403]);
+    await Promise.all(['ed', 'ad', 'nr', 'ot'].map((id) => service.revokeAll(id)));
   });
 
   it('two session cookies are ambiguous (cookie tossing): 401 even if one is valid', async () => {
