@@ -7,10 +7,10 @@ import { Redis } from 'ioredis';
 import request from 'supertest';
 import { AppModule } from '../src/demo/app.module.js';
 import { demoAccounts } from '../src/demo/users.js';
+import { HealthController } from '../src/demo/health.controller.js';
 import { SessionHealthIndicator } from '../src/health/index.js';
 import { SessionModule, type SessionModuleOptions } from '../src/index.js';
 import { ADAPTERS, listenOn, type AdapterName } from './support/app.js';
-import { HealthController } from './support/health.js';
 import { sleep, testRedisUrl, uniquePrefix, usePrivateRedis } from './support/redis.js';
 
 /** An app with SessionModule (no /auth routes), TerminusModule and GET /health. */

@@ -7,11 +7,11 @@ import { TerminusModule } from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
 import { Redis, type RedisOptions } from 'ioredis';
 import request from 'supertest';
+import { HealthController } from '../src/demo/health.controller.js';
 import { SessionHealthIndicator } from '../src/health/index.js';
 import { findFreePort } from '../src/testing/redis-server.js';
 import { SessionEvent, SessionModule, SessionService, type SessionExpiredEvent, type SessionModuleAllOptions } from '../src/index.js';
 import { ADAPTERS, GuardedController, listenOn, validateCredentials, type AdapterName } from './support/app.js';
-import { HealthController } from './support/health.js';
 import { createCertificateAuthority, type TestCertificateAuthority } from './support/certificates.js';
 import { sessionCookie, tokenOf } from './support/http.js';
 import {
