@@ -675,6 +675,8 @@ const JSON_TYPES = ['application/json', 'application/json; charset=utf-8'];
 /** Content types the module refuses with 415 on both platforms (small bodies). */
 const NON_JSON_TYPES = ['text/plain', 'application/x-www-form-urlencoded', 'application/xml', 'multipart/form-data; boundary=x', 'application/vnd.api+json'];
 const POLLUTING_KEYS = ['__proto__', 'constructor', 'prototype'];
+/** README: the module reads at most 8 KB of a login body (400 past it). */
+const MAX_LOGIN_BODY_BYTES = 8192;
 
 const boundaryString = fc
   .tuple(fc.constantFrom(0, 1, 2, 255, 256, 257, 1023, 1024, 1025, 5000), fc.constantFrom('a', 'é', ' ', '0'))
@@ -720,10 +722,37 @@ const malformedText = fc.oneof(
   anyText,
 );
 
+/** Arrays or objects 100–60,000 levels deep, in a field, in an extra key, or as the whole body (issue 9). */
+const nestedText = fc
+  .record({
+    depth: fc.oneof(fc.integer({ min: 100, max: 5000 }), fc.integer({ min: 5000, max: 60_000 })),
+    open: fc.constantFrom('[', '{"a":', '[{"a":'),
+    leaf: fc.constantFrom('"x"', '1', 'null', '[]', '{}'),
+    where: fc.constantFrom('username', 'password', 'extra', 'body'),
+  })
+  .map(({ depth, open, leaf, where }) => {
+    const close = open === '[' ? ']' : open === '{"a":' ? '}' : '}]';
+    const value = open.repeat(depth) + leaf + close.repeat(depth);
+    if (where === 'body') return value;
+    if (where === 'extra') return `{"username":"alice","password":"x","z":${value}}`;
+    return where === 'username' ? `{"username":${value},"password":"x"}` : `{"username":"alice","password":${value}}`;
+  });
+/** Good credentials padded past the module's 8 KB cap (with whitespace, or an unknown field): never a session. */
+const oversizedText = fc
+  .tuple(fc.oneof(fc.integer({ min: 8193, max: 9000 }), fc.integer({ min: 9000, max: 200_000 })), fc.constantFrom(' ', '\n', 'field'))
+  .map(([size, pad]) => {
+    const head = '{"username":"alice",';
+    const tail = `"password":${JSON.stringify(USERS.alice.password)}}`;
+    const room = Math.max(0, size - head.length - tail.length);
+    return pad === 'field' ? `${head}"z":"${'x'.repeat(Math.max(0, room - 7))}",${tail}` : head + pad.repeat(room) + tail;
+  });
+
 const loginCase: fc.Arbitrary<LoginCase> = fc
   .record({
-    kind: fc.constantFrom('object', 'object', 'object', 'object', 'object', 'json', 'malformed', 'bytes'),
+    kind: fc.constantFrom('object', 'object', 'object', 'object', 'object', 'json', 'malformed', 'bytes', 'nested', 'oversized'),
     object: objectText,
+    nested: nestedText,
+    oversized: oversizedText,
     json: jsonAny.map((v) => JSON.stringify(v)),
     malformed: malformedText,
     bytes: fc.uint8Array({ maxLength: 200 }),
@@ -739,8 +768,9 @@ const loginCase: fc.Arbitrary<LoginCase> = fc
     ),
     bom: fc.boolean(),
   })
-  .map(({ kind, object, json, malformed, bytes, contentType, bom }) => {
-    const text = kind === 'object' ? object : kind === 'json' ? json : kind === 'malformed' ? malformed : null;
+  .map(({ kind, object, nested, oversized, json, malformed, bytes, contentType, bom }) => {
+    const texts: Record<string, string> = { object, nested, oversized, json, malformed };
+    const text = kind === 'bytes' ? null : texts[kind]!;
     let body = text === null ? Buffer.from(bytes) : Buffer.from(text, 'utf8');
     const withBom = bom && kind !== 'bytes' && text !== null && text.length % 7 === 0; // now and then
     if (withBom) body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), body]);
@@ -759,6 +789,7 @@ const PROTOTYPE_METHOD_KEYS = new Set(
 function expectedLogin(c: LoginCase): number | null {
   if (!c.exact || c.text === null || c.contentType === null) return null;
   if (NON_JSON_TYPES.includes(c.contentType)) return 415;
+  if (c.body.length > MAX_LOGIN_BODY_BYTES) return 400; // the module's cap, before any parsing of its own
   let parsed: unknown;
   try {
     parsed = JSON.parse(c.text);

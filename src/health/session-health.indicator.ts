@@ -36,13 +36,10 @@ export class SessionHealthIndicator {
     try {
       const rttMs = await this.store.ping(options.timeoutMs ?? 1000);
       return indicator.up({ rttMs: Math.round(rttMs * 100) / 100 });
-    } catch (err) {
-      // SessionStoreUnavailableException: its cause is the Redis error (timeout, refused...).
-      const cause = err instanceof Error && err.cause !== undefined ? err.cause : err;
-      return indicator.down({
-        message: err instanceof Error ? err.message : String(err),
-        error: cause instanceof Error ? cause.message : String(cause),
-      });
+    } catch {
+      // Only a fixed sentence: health endpoints are often public, and Redis's own error text
+      // names hosts, ports and ACL users (NOPERM). The store logs the detail (rate-limited).
+      return indicator.down({ message: 'Session store unavailable: Redis did not answer PING (details in the app log)' });
     }
   }
 }

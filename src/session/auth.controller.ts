@@ -28,8 +28,7 @@ import {
 } from './auth.openapi.js';
 import { CurrentSession } from './decorators/current-session.decorator.js';
 import { Public } from './decorators/public.decorator.js';
-import { JsonBody } from './dto/json-body.decorator.js';
-import { LoginBodyPipe } from './dto/login-body.pipe.js';
+import { readLoginBody, type LoginBodyRequest } from './dto/login-body.js';
 import { LoginDto } from './dto/login.dto.js';
 import { SESSION_CONFIG } from './session.constants.js';
 import { SessionCsrf } from './session.csrf.js';
@@ -52,8 +51,6 @@ export interface LoginResponse {
   csrfToken?: string;
 }
 
-const loginPipe = new LoginBodyPipe();
-
 const INVALID_CREDENTIALS = 'Invalid username or password';
 
 /** `/auth` routes: login, logout, the current session, the user's sessions, log out everywhere. */
@@ -71,22 +68,27 @@ export class AuthController {
 
   /**
    * 200 with `{ user, session }` (+ `token` for bearer transport) and the cookie; 400 for a
-   * bad body; 415 for a body that is not JSON; 429 with `Retry-After` after too many failed
-   * logins for the username or from the IP (slowed down before that); 401 for bad credentials (the same answer for an unknown user and a wrong
-   * password). Always a fresh session: any session the request carried is destroyed.
+   * bad body (over 8 KB, not an object of two strings, failing LoginDto); 415 for a body
+   * that is not JSON; 429 with `Retry-After` after too many failed logins for the username
+   * or from the IP (slowed down before that); 401 for bad credentials (the same answer for
+   * an unknown user and a wrong password). Always a fresh session: any session the request
+   * carried is destroyed.
    */
   @LoginDocs()
   @Public()
   @Post('login')
   @Header('Cache-Control', 'no-store')
   @HttpCode(HttpStatus.OK)
-  async login(
-    @JsonBody(loginPipe) body: LoginDto,
-    @Req() request: HttpRequestLike,
-    @Res({ passthrough: true }) response: unknown,
-  ): Promise<LoginResponse> {
+  async login(@Req() request: HttpRequestLike & LoginBodyRequest, @Res({ passthrough: true }) response: unknown): Promise<LoginResponse> {
+    const startedAt = this.metrics.enabled ? performance.now() : 0;
+    let body: LoginDto;
+    try {
+      body = await readLoginBody(request);
+    } catch (err) {
+      if (this.metrics.enabled) this.metrics.login('invalid', startedAt);
+      throw err;
+    }
     if (!this.metrics.enabled) return this.authenticate(body, request, response);
-    const startedAt = performance.now();
     try {
       const result = await this.authenticate(body, request, response);
       this.metrics.login('success', startedAt);
@@ -103,12 +105,7 @@ export class AuthController {
       throw new NotImplementedException('Login is not configured: set validateCredentials in SessionModule options');
     }
     const context = requestContext(request);
-    const verdict = await this.throttle.attempt(body.username, context.ip).catch((err: unknown) => {
-      // Redis failed (503): the count may still land when Redis recovers; take it back. Not
-      // awaited, so the 503 is not delayed by a second timeout; the refund is sent anyway.
-      void this.throttle.refund(body.username, context.ip);
-      throw err;
-    });
+    const verdict = await this.throttle.attempt(body.username, context.ip);
     if (verdict.retryAfterSeconds !== null) {
       setResponseHeader(response, 'Retry-After', String(verdict.retryAfterSeconds));
       throw new HttpException('Too many failed logins, try again later', HttpStatus.TOO_MANY_REQUESTS);
@@ -118,8 +115,10 @@ export class AuthController {
     try {
       user = await validate({ username: body.username, password: body.password }, context);
     } catch (err) {
-      // The app's own lookup failed: not a wrong password, so it does not count.
-      void this.throttle.refund(body.username, context.ip);
+      // A 4xx is the app's "no" (Nest apps throw UnauthorizedException for a wrong password):
+      // it counts. Anything else (the user database is down, a bug) is not a guess: refunded.
+      // Not awaited, so the error is not delayed by a Redis timeout; the refund is sent anyway.
+      if (!isClientError(err)) void this.throttle.refund(body.username, context.ip);
       throw err;
     }
     if (!user) throw new UnauthorizedException(INVALID_CREDENTIALS);
@@ -145,8 +144,10 @@ export class AuthController {
   @HttpCode(HttpStatus.NO_CONTENT)
   async logout(@Req() request: HttpRequestLike, @Res({ passthrough: true }) response: unknown): Promise<void> {
     // A cross-site page must not be able to log the user out (a nuisance, and a step in
-    // login-CSRF chains); a request without the session cookie has nothing to protect.
-    if (this.transport.hasSessionCookie(request)) this.csrf.checkOrigin(request);
+    // login-CSRF chains), whether or not the cookie came: with SameSite=Lax a cross-site form
+    // POST carries none, yet the answer would clear it and the site's storage
+    // (Clear-Site-Data). A bearer token is never sent by a browser on its own: no CSRF there.
+    if (!this.transport.hasBearer(request)) this.csrf.checkOrigin(request);
     await Promise.all(this.transport.extractAll(request).map((token) => this.sessions.destroy(token)));
     this.clearCookies(response);
   }
@@ -206,11 +207,19 @@ export class AuthController {
   }
 }
 
+/** The metric label of a login that failed after its body was accepted. */
 function loginResult(err: unknown): LoginResult {
-  if (err instanceof UnauthorizedException) return 'failure';
-  if (err instanceof HttpException && err.getStatus() === HttpStatus.TOO_MANY_REQUESTS) return 'throttled';
   if (err instanceof ServiceUnavailableException) return 'unavailable';
-  return 'error';
+  if (!(err instanceof HttpException)) return 'error';
+  if (err.getStatus() === HttpStatus.TOO_MANY_REQUESTS) return 'throttled';
+  // 401, or another 4xx the app's validateCredentials threw (e.g. 403 for a locked account).
+  return isClientError(err) ? 'failure' : 'error';
+}
+
+function isClientError(err: unknown): err is HttpException {
+  if (!(err instanceof HttpException)) return false;
+  const status = err.getStatus();
+  return status >= 400 && status < 500;
 }
 
 function requestContext(request: HttpRequestLike): { ip: string | undefined; userAgent: string | undefined } {

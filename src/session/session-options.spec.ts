@@ -262,6 +262,15 @@ describe('validateSessionOptions: each bad option gets a clear message that name
     expectOneProblemNaming(problemsWith({ keyPrefix }), 'keyPrefix`');
   });
 
+  it.each([0, 1, 1.5, -1, '4096', 2_000_000, null])('rejects maxDataBytes %p', (value) => {
+    expectOneProblemNaming(problemsWith({ maxDataBytes: value }), 'maxDataBytes');
+  });
+
+  it('resolves maxDataBytes (default 4096 bytes)', () => {
+    expect(resolveSessionOptions({ redis, maxDataBytes: 65_536 }).maxDataBytes).toBe(65_536);
+    expect(resolveSessionOptions({ redis }).maxDataBytes).toBe(4096);
+  });
+
   it.each(['controller', 'globalGuard', 'isGlobal'])('rejects a non-boolean %s', (flag) => {
     expectOneProblemNaming(problemsWith({ [flag]: 'yes' }), `${flag}\``);
   });
@@ -317,6 +326,7 @@ describe('resolveSessionOptions', () => {
       transport: 'cookie',
       validateCredentials: undefined,
       maxSessionsPerUser: 0,
+      maxDataBytes: 4096,
       durability: 'none',
       replicas: 1,
       replicationTimeoutMs: 250,

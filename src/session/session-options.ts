@@ -132,6 +132,12 @@ export interface SessionModuleFactoryOptions {
    */
   metrics?: boolean | { registry?: object; prefix?: string };
   /**
+   * Largest custom data a session may hold, in bytes of its JSON encoding (the extra keys of
+   * the `SessionUser`). Every guarded request reads the whole session, so large data costs
+   * each request. `create()` (and a login) fails with a RangeError past it. Default `4096`.
+   */
+  maxDataBytes?: number;
+  /**
    * `Clear-Site-Data` sent by logout, logout-all and revoking the current session, so the
    * browser drops what it kept for the site (OWASP's advice). Default
    * `'"cache", "cookies", "storage"'`; `false` sends none (e.g. when other apps share the
@@ -204,6 +210,8 @@ export interface ResolvedSessionOptions {
   readonly replicas: number;
   readonly replicationTimeoutMs: number;
   readonly expiredEvents: boolean;
+  /** Bytes of JSON-encoded custom data a session may hold. */
+  readonly maxDataBytes: number;
   /** The `Clear-Site-Data` value for logouts, or null for none. */
   readonly clearSiteData: string | null;
   /** Null when metrics are off. */
@@ -229,7 +237,7 @@ export const SESSION_DEFAULTS = {
 
 const KNOWN_OPTIONS = new Set([
   'redis', 'keyPrefix', 'ttl', 'absoluteTtl', 'cookie', 'transport', 'validateCredentials',
-  'maxSessionsPerUser', 'durability', 'replication', 'expiredEvents', 'csrf', 'loginThrottle', 'metrics', 'clearSiteData', 'controller', 'globalGuard', 'isGlobal',
+  'maxSessionsPerUser', 'durability', 'replication', 'expiredEvents', 'csrf', 'loginThrottle', 'metrics', 'clearSiteData', 'maxDataBytes', 'controller', 'globalGuard', 'isGlobal',
 ]);
 const KNOWN_COOKIE_OPTIONS = new Set(['name', 'secure', 'sameSite', 'path', 'domain', 'persistent', 'hostPrefix']);
 // RFC 6265 cookie-name: an RFC 7230 token.
@@ -450,6 +458,12 @@ export function validateSessionOptions(raw: unknown): string[] {
   validateThrottle(raw.loginThrottle, problems);
   validateMetrics(raw.metrics, problems);
   if (
+    raw.maxDataBytes !== undefined &&
+    (typeof raw.maxDataBytes !== 'number' || !Number.isInteger(raw.maxDataBytes) || raw.maxDataBytes < 2 || raw.maxDataBytes > 1_048_576)
+  ) {
+    problems.push(`\`maxDataBytes\` must be a whole number of bytes from 2 to 1048576 (got ${show(raw.maxDataBytes)}).`);
+  }
+  if (
     raw.clearSiteData !== undefined &&
     raw.clearSiteData !== false &&
     (typeof raw.clearSiteData !== 'string' || !CLEAR_SITE_DATA.test(raw.clearSiteData))
@@ -556,6 +570,7 @@ export function resolveSessionOptions(raw: unknown): ResolvedSessionOptions {
     replicas: positive(options.replication?.replicas, 1),
     replicationTimeoutMs: positive(options.replication?.timeoutMs, 250),
     expiredEvents: options.expiredEvents === true,
+    maxDataBytes: positive(options.maxDataBytes, 4096),
     csrf: resolveCsrf(options.csrf),
     loginThrottle: resolveThrottle(options.loginThrottle),
     metrics: resolveMetrics(options.metrics),

@@ -7,7 +7,7 @@ const CREATED = Date.UTC(2025, 0, 2, 3, 4, 5, 6);
 const DEADLINE = CREATED + 43_200_000;
 
 const store = (user: unknown, context?: { ip?: string; userAgent?: string }) =>
-  toStoredSession(user as SessionUser, context, CREATED, DEADLINE);
+  toStoredSession(user as SessionUser, context, CREATED, DEADLINE, 4096);
 
 /** Every key, at any depth (objects and arrays), of a JSON-like value. */
 function allKeys(value: unknown, out: string[] = []): string[] {

@@ -15,15 +15,31 @@ const isPasswordKey = (key: string) => key.toLowerCase().includes('password');
  * ever stored) and prototype-pollution keys; functions and undefined are left out.
  */
 function cleanData(value: unknown, depth: number): unknown {
-  if (Array.isArray(value)) return value.map((item) => cleanData(item, depth + 1));
   if (typeof value !== 'object' || value === null || value instanceof Date) return value;
+  // Checked before going down, arrays included: data nested 50,000 levels deep must fail
+  // here, not overflow the stack.
   if (depth > 16) throw new TypeError('session data nests more than 16 levels deep');
+  if (Array.isArray(value)) return value.map((item) => cleanData(item, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
     if (isPasswordKey(key) || FORBIDDEN_KEYS.has(key) || item === undefined || typeof item === 'function') continue;
     out[key] = cleanData(item, depth + 1);
   }
   return out;
+}
+
+/**
+ * Every guarded request reads the whole session: a session that grew to hold a cart of
+ * product records costs each request its bytes, in Redis memory and on the wire.
+ */
+function checkDataSize(data: Record<string, unknown>, maxDataBytes: number): void {
+  const bytes = Buffer.byteLength(JSON.stringify(data));
+  if (bytes > maxDataBytes) {
+    throw new RangeError(
+      `session data is ${bytes} bytes encoded (JSON), over maxDataBytes (${maxDataBytes}): keep large ` +
+        'data in your database and its id in the session, or raise maxDataBytes in SessionModule options',
+    );
+  }
 }
 
 function optionalString(user: SessionUser, key: 'username' | 'role'): string | null {
@@ -35,12 +51,16 @@ function optionalString(user: SessionUser, key: 'username' | 'role'): string | n
   return value;
 }
 
-/** Validates the app's `SessionUser` and turns it into what is stored. Throws TypeError on a bad user. */
+/**
+ * Validates the app's `SessionUser` and turns it into what is stored. Throws TypeError on a
+ * bad user, RangeError when its custom data encodes to more than `maxDataBytes`.
+ */
 export function toStoredSession(
   user: SessionUser,
   context: SessionContext | undefined,
   createdAt: number,
   absoluteExpiresAt: number,
+  maxDataBytes: number,
 ): StoredSession {
   if (typeof user !== 'object' || user === null) {
     throw new TypeError('a SessionUser must be an object with an id');
@@ -62,6 +82,7 @@ export function toStoredSession(
   if (data !== undefined) {
     data = cleanData(data, 0) as Record<string, unknown>;
     if (Object.keys(data).length === 0) data = undefined;
+    else checkDataSize(data, maxDataBytes);
   }
   const ip = context?.ip;
   const userAgent = context?.userAgent;

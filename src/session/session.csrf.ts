@@ -34,16 +34,17 @@ export class SessionCsrf {
     this.headerName = config.csrf?.headerName ?? 'x-csrf-token';
   }
 
-  /** Throws 403 unless a request that carried the session cookie may change state. */
-  check(request: HttpRequestLike, sessionToken: string): void {
-    if (!this.enabled || SAFE_METHODS.has(request.method ?? 'GET')) return;
-    if (!this.sameOriginOrTrusted(request)) throw new ForbiddenException('Cross-site request refused');
+  /** The 403 a request that carried the session cookie gets, or null when it may change state. */
+  refusal(request: HttpRequestLike, sessionToken: string): ForbiddenException | null {
+    if (!this.enabled || SAFE_METHODS.has(request.method ?? 'GET')) return null;
+    if (!this.sameOriginOrTrusted(request)) return new ForbiddenException('Cross-site request refused');
     if (this.doubleSubmit) {
       const sent = request.headers[this.headerName];
       if (typeof sent !== 'string' || !safeEqual(sent, this.tokenFor(sessionToken))) {
-        throw new ForbiddenException('Missing or invalid CSRF token');
+        return new ForbiddenException('Missing or invalid CSRF token');
       }
     }
+    return null;
   }
 
   /** Only the origin part of the check (what logout uses: it needs no double-submit token). */

@@ -10,6 +10,7 @@ import { Cluster, type Redis } from 'ioredis';
 import { SESSION_CONFIG } from './session.constants.js';
 import type { ResolvedSessionOptions } from './session-options.js';
 import { SessionRedis } from './session.redis.js';
+import { isSessionId } from './session-token.js';
 import type { Session } from './session.types.js';
 
 /** Event names, for `@OnEvent(SessionEvent.Created)` (`@nestjs/event-emitter`). */
@@ -47,8 +48,11 @@ export interface SessionExpiredEvent {
   sessionId: string;
 }
 
-/** Where Redis publishes key expiries (`notify-keyspace-events Ex`). */
-const EXPIRED_CHANNEL = '__keyevent@*__:expired';
+/**
+ * Where Redis publishes the expiries of one database (`notify-keyspace-events Ex`). One
+ * channel, not the `__keyevent@*__` pattern: keys of other databases are not this module's.
+ */
+const expiredChannel = (db: number) => `__keyevent@${db}__:expired`;
 
 interface Emitter {
   emit(event: string, payload: unknown): unknown;
@@ -115,12 +119,13 @@ export class SessionEvents implements OnApplicationBootstrap, OnApplicationShutd
     const client = this.redis.client;
     const nodes: Redis[] = client instanceof Cluster ? client.nodes('all') : [client as Redis];
     const sessionPrefix = this.config.keyPrefix;
-    const indexPrefix = `${sessionPrefix}user:`;
     for (const node of nodes) {
       const subscriber = node.duplicate({ lazyConnect: false, enableAutoPipelining: false, commandTimeout: undefined });
       subscriber.on('error', () => undefined); // reconnects by itself; the main client logs outages
       this.subscribers.push(subscriber);
       const where = `${node.options.host}:${node.options.port}`;
+      // A Cluster has only database 0.
+      const channel = expiredChannel(client instanceof Cluster ? 0 : (node.options.db ?? 0));
       const flags = await subscriber.config('GET', 'notify-keyspace-events').then(
         (reply) => String((reply as string[])[1] ?? ''),
         // An ACL user without CONFIG (the least rule, README "Redis security") cannot read
@@ -138,21 +143,24 @@ export class SessionEvents implements OnApplicationBootstrap, OnApplicationShutd
             "until it includes 'Ex' (redis-cli CONFIG SET notify-keyspace-events Ex).",
         );
       }
-      subscriber.on('pmessage', (_pattern: string, _channel: string, key: string) => {
-        if (key.startsWith(sessionPrefix) && !key.startsWith(indexPrefix)) {
-          this.emit(SessionEvent.Expired, { sessionId: key.slice(sessionPrefix.length) } satisfies SessionExpiredEvent);
+      subscriber.on('message', (_channel: string, key: string) => {
+        // Only session keys: user indexes and throttle counters share the prefix, and their
+        // names (`user:…`, `throttle:ip:…`) are never a session id.
+        if (key.startsWith(sessionPrefix)) {
+          const sessionId = key.slice(sessionPrefix.length);
+          if (isSessionId(sessionId)) this.emit(SessionEvent.Expired, { sessionId } satisfies SessionExpiredEvent);
         }
       });
       try {
-        await subscriber.psubscribe(EXPIRED_CHANNEL);
+        await subscriber.subscribe(channel);
       } catch (err) {
         // Boot fails, and Nest runs no shutdown hook then: close the subscribers here so
         // they do not keep the process alive.
         await this.onApplicationShutdown();
         throw new Error(
-          `expiredEvents: PSUBSCRIBE ${EXPIRED_CHANNEL} failed on Redis ${where}: ` +
-            `${err instanceof Error ? err.message : String(err)}. An ACL user needs the channel ` +
-            `permission &${EXPIRED_CHANNEL}; or set expiredEvents: false.`,
+          `expiredEvents: SUBSCRIBE ${channel} failed on Redis ${where}: ` +
+            `${err instanceof Error ? err.message : String(err)}. An ACL user needs +subscribe and the channel ` +
+            `permission &${channel} (or &__keyevent@*__:expired); or set expiredEvents: false.`,
         );
       }
     }

@@ -10,7 +10,7 @@ import { FRESH_SESSION_KEY, IS_PUBLIC_KEY, ROLES_KEY, SESSION_REQUEST_KEY } from
 import { SessionCsrf } from './session.csrf.js';
 import { SessionMetrics, type GuardResult } from './session.metrics.js';
 import { SessionService } from './session.service.js';
-import { SessionTransport, type HttpRequestLike } from './session.transport.js';
+import { SessionTransport, setResponseHeader, type HttpRequestLike } from './session.transport.js';
 import type { Session } from './session.types.js';
 
 interface RouteRules {
@@ -73,20 +73,23 @@ export class SessionGuard implements CanActivate {
     if (!session) {
       const lookup = this.transport.extract(request);
       if (lookup.token === null) {
-        throw new UnauthorizedException(lookup.ambiguous ? 'Ambiguous session cookies' : 'Authentication required');
+        deny(context, new UnauthorizedException(lookup.ambiguous ? 'Ambiguous session cookies' : 'Authentication required'));
       }
       // Refused before Redis is asked: a forged request costs no round-trip.
-      if (lookup.fromCookie) this.csrf.check(request, lookup.token);
+      if (lookup.fromCookie) {
+        const refusal = this.csrf.refusal(request, lookup.token);
+        if (refusal) deny(context, refusal);
+      }
       const found = await this.sessions.touch(lookup.token);
-      if (!found) throw new UnauthorizedException('Invalid or expired session');
+      if (!found) deny(context, new UnauthorizedException('Invalid or expired session'));
       session = found;
       request[SESSION_REQUEST_KEY] = session;
     }
     if (rules.roles && !this.hasRole(session, rules.roles)) {
-      throw new ForbiddenException('Insufficient role');
+      deny(context, new ForbiddenException('Insufficient role'));
     }
     if (rules.freshWithinMs !== undefined && Date.now() - session.createdAt.getTime() > rules.freshWithinMs) {
-      throw new ForbiddenException('Recent login required');
+      deny(context, new ForbiddenException('Recent login required'));
     }
     return true;
   }
@@ -114,6 +117,16 @@ export class SessionGuard implements CanActivate {
     }
     return rules;
   }
+}
+
+/**
+ * Throws a 401/403 marked `Cache-Control: no-store`: an answer that depends on the
+ * request's credentials must never be cached and served to someone else (or stand in for
+ * a page once the user has logged in).
+ */
+function deny(context: ExecutionContext, exception: UnauthorizedException | ForbiddenException): never {
+  setResponseHeader(context.switchToHttp().getResponse(), 'Cache-Control', 'no-store');
+  throw exception;
 }
 
 function guardResult(err: unknown): GuardResult {

@@ -27,7 +27,11 @@ interface PromClient {
 }
 
 export type GuardResult = 'ok' | 'unauthorized' | 'forbidden' | 'unavailable';
-export type LoginResult = 'success' | 'failure' | 'throttled' | 'unavailable' | 'error';
+/**
+ * `invalid`: the body was refused (400, 415) before any credential was checked;
+ * `failure`: wrong credentials (`validateCredentials` returned null or threw a 4xx).
+ */
+export type LoginResult = 'success' | 'failure' | 'invalid' | 'throttled' | 'unavailable' | 'error';
 
 /**
  * Prometheus metrics through prom-client, the registry Nest apps already scrape (e.g.

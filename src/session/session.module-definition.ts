@@ -4,6 +4,9 @@ import { AuthController } from './auth.controller.js';
 import { SessionGuard } from './session.guard.js';
 import type { SessionModuleExtras, SessionModuleFactoryOptions } from './session-options.js';
 
+/** Whether `AuthController` is registered (the module's middleware only applies to its routes). */
+export const SESSION_CONTROLLER_ENABLED = Symbol('nestjs-redis-session:controller-enabled');
+
 /**
  * `forRoot(options)` / `forRootAsync({ imports, inject, useFactory, ... })`.
  * `controller`, `globalGuard` and `isGlobal` shape the module itself, so they sit
@@ -20,6 +23,7 @@ export const {
     const providers: Provider[] = [...(definition.providers ?? [])];
     // useExisting: the global guard is the same instance the module exports.
     if (extras.globalGuard) providers.push({ provide: APP_GUARD, useExisting: SessionGuard });
+    providers.push({ provide: SESSION_CONTROLLER_ENABLED, useValue: extras.controller !== false });
     return {
       ...definition,
       global: extras.isGlobal,

@@ -1,7 +1,8 @@
-import { Module } from '@nestjs/common';
+import { Inject, Module, Optional, RequestMethod, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
+import { LoginBodyLimitMiddleware } from './dto/login-body-limit.middleware.js';
 import { openApiProvider } from './openapi.js';
 import { SESSION_CONFIG } from './session.constants.js';
-import { SessionConfigurableModule, SESSION_MODULE_OPTIONS } from './session.module-definition.js';
+import { SessionConfigurableModule, SESSION_CONTROLLER_ENABLED, SESSION_MODULE_OPTIONS } from './session.module-definition.js';
 import { resolveModuleOptions } from './session-options.js';
 import { SessionCsrf } from './session.csrf.js';
 import { SessionEvents } from './session.events.js';
@@ -43,4 +44,13 @@ import { SessionTransport } from './session.transport.js';
   // SessionStore for the health indicator (nestjs-redis-session/health).
   exports: [SessionService, SessionGuard, SessionTransport, SessionCsrf, SessionMetrics, SESSION_CONFIG, SessionStore],
 })
-export class SessionModule extends SessionConfigurableModule {}
+export class SessionModule extends SessionConfigurableModule implements NestModule {
+  constructor(@Optional() @Inject(SESSION_CONTROLLER_ENABLED) private readonly controllerEnabled = false) {
+    super();
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    // Refuses an oversized login body before Fastify parses it (see the middleware).
+    if (this.controllerEnabled) consumer.apply(LoginBodyLimitMiddleware).forRoutes({ path: 'auth/login', method: RequestMethod.POST });
+  }
+}

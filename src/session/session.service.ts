@@ -33,6 +33,7 @@ const CAP_TOLERANCE_MS = 100;
 export class SessionService {
   private readonly ttlMs: number;
   private readonly absoluteTtlMs: number;
+  private readonly maxDataBytes: number;
 
   constructor(
     private readonly store: SessionStore,
@@ -42,13 +43,14 @@ export class SessionService {
   ) {
     this.ttlMs = config.ttlMs;
     this.absoluteTtlMs = config.absoluteTtlMs;
+    this.maxDataBytes = config.maxDataBytes;
   }
 
   /** A new session for `user` with a fresh token. The user is validated and password keys are dropped. */
   async create(user: SessionUser, context?: SessionContext): Promise<IssuedSession> {
     const now = Date.now();
     const absoluteExpiresAt = now + this.absoluteTtlMs;
-    const stored = toStoredSession(user, context, now, absoluteExpiresAt);
+    const stored = toStoredSession(user, context, now, absoluteExpiresAt, this.maxDataBytes);
     const token = generateToken(absoluteExpiresAt);
     const id = sessionIdOf(token);
     const pxMs = Math.min(this.ttlMs, this.absoluteTtlMs);

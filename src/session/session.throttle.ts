@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { hash } from 'node:crypto';
 import { SESSION_CONFIG } from './session.constants.js';
 import type { ResolvedSessionOptions } from './session-options.js';
+import { ipBucket, normalizeUsername } from './session.throttle-keys.js';
 import { SessionStore } from './session.store.js';
 
 /** What to do with a login attempt. */
@@ -15,14 +16,19 @@ export interface ThrottleVerdict {
 const GO: ThrottleVerdict = { retryAfterSeconds: null, delayMs: 0 };
 const BASE_DELAY_MS = 250;
 
+const refusal = (pttlMs: number): ThrottleVerdict => ({ retryAfterSeconds: Math.max(1, Math.ceil(pttlMs / 1000)), delayMs: 0 });
+
 /**
  * Login throttling, shared by every app instance through Redis. Each attempt is counted
  * before the password is checked (one atomic step per counter), so parallel guesses
  * cannot slip past the limit; a successful login refunds its IP attempt and resets its
  * username's count.
  *
- * Keys: `<prefix>throttle:user:<hash of the lower-cased username>` (usernames never reach
- * Redis in clear) and `<prefix>throttle:ip:<ip>`, both with the window as TTL.
+ * Keys: `<prefix>throttle:ip:<address>` (IPv4, or the /64 of an IPv6 address) and
+ * `<prefix>throttle:user:<hash of the normalised username>` (usernames never reach Redis in
+ * clear), both with the window as TTL. The IP is counted first: an IP over its limit is
+ * refused before its username is counted, so a flood of new usernames from one address
+ * creates no new keys.
  */
 @Injectable()
 export class SessionLoginThrottle {
@@ -35,34 +41,39 @@ export class SessionLoginThrottle {
     this.rules = config.loginThrottle;
   }
 
+  /**
+   * Counts an attempt. When Redis fails (503) the counts sent may still land once it
+   * recovers: they are taken back before the error is thrown (best effort, not awaited).
+   */
   async attempt(username: string, ip: string | undefined): Promise<ThrottleVerdict> {
     const rules = this.rules;
     if (!rules) return GO;
-    const [user, address] = await Promise.all([
-      this.store.countAttempt(userKey(username), 1, rules.perUsername.windowMs),
-      ip ? this.store.countAttempt(ipKey(ip), 1, rules.perIp.windowMs) : null,
-    ]);
-    let retryAfterMs = 0;
-    if (user.count > rules.perUsername.limit) retryAfterMs = user.pttlMs;
-    if (address && address.count > rules.perIp.limit) retryAfterMs = Math.max(retryAfterMs, address.pttlMs);
-    if (retryAfterMs > 0) return { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)), delayMs: 0 };
-    const failedBefore = user.count - 1;
-    if (failedBefore < rules.delayAfter) return GO;
-    const delayMs = Math.min(rules.maxDelayMs, BASE_DELAY_MS * 2 ** (failedBefore - rules.delayAfter));
-    return { retryAfterSeconds: null, delayMs };
+    let sent: 'none' | 'ip' | 'both' = 'none';
+    try {
+      if (ip) {
+        sent = 'ip';
+        const address = await this.store.countAttempt(ipKey(ip), 1, rules.perIp.windowMs);
+        if (address.count > rules.perIp.limit) return refusal(address.pttlMs);
+      }
+      sent = 'both';
+      const user = await this.store.countAttempt(userKey(username), 1, rules.perUsername.windowMs);
+      if (user.count > rules.perUsername.limit) return refusal(user.pttlMs);
+      const failedBefore = user.count - 1;
+      if (failedBefore < rules.delayAfter) return GO;
+      const delayMs = Math.min(rules.maxDelayMs, BASE_DELAY_MS * 2 ** (failedBefore - rules.delayAfter));
+      return { retryAfterSeconds: null, delayMs };
+    } catch (err) {
+      void this.refundCounts(sent === 'both' ? username : undefined, ip);
+      throw err;
+    }
   }
 
   /**
-   * Takes back an attempt that was not a wrong password (Redis or the app's lookup failed).
+   * Takes back an attempt that was not a wrong password (the app's lookup failed).
    * Best effort: during an outage it is sent along with the count and lands after it.
    */
   async refund(username: string, ip: string | undefined): Promise<void> {
-    const rules = this.rules;
-    if (!rules) return;
-    await Promise.all([
-      this.store.countAttempt(userKey(username), -1, rules.perUsername.windowMs),
-      ip ? this.store.countAttempt(ipKey(ip), -1, rules.perIp.windowMs) : null,
-    ]).catch(() => undefined);
+    await this.refundCounts(username, ip);
   }
 
   async succeeded(username: string, ip: string | undefined): Promise<void> {
@@ -73,12 +84,21 @@ export class SessionLoginThrottle {
       ip ? this.store.countAttempt(ipKey(ip), -1, rules.perIp.windowMs) : null,
     ]);
   }
+
+  private async refundCounts(username: string | undefined, ip: string | undefined): Promise<void> {
+    const rules = this.rules;
+    if (!rules) return;
+    await Promise.all([
+      username !== undefined ? this.store.countAttempt(userKey(username), -1, rules.perUsername.windowMs) : null,
+      ip ? this.store.countAttempt(ipKey(ip), -1, rules.perIp.windowMs) : null,
+    ]).catch(() => undefined);
+  }
 }
 
 function userKey(username: string): string {
-  return `throttle:user:${hash('sha256', username.normalize('NFKC').toLowerCase(), 'base64url').slice(0, 22)}`;
+  return `throttle:user:${hash('sha256', normalizeUsername(username), 'base64url').slice(0, 22)}`;
 }
 
 function ipKey(ip: string): string {
-  return `throttle:ip:${ip.slice(0, 64)}`;
+  return `throttle:ip:${ipBucket(ip)}`;
 }

@@ -84,10 +84,9 @@ export class SessionTransport {
     return NONE;
   }
 
-  /** True when the request carries the session cookie (once or more). */
-  hasSessionCookie(request: HttpRequestLike): boolean {
-    const cookie = request.headers.cookie;
-    return this.readsCookie && typeof cookie === 'string' && cookieValues(cookie, this.cookieName, 1).length > 0;
+  /** True when the request carries a bearer token this transport reads. */
+  hasBearer(request: HttpRequestLike): boolean {
+    return this.readsBearer && parseBearer(request.headers.authorization) !== null;
   }
 
   /** Every token the request presents (all copies of the cookie too): what logout and login destroy. */

@@ -1,5 +1,6 @@
 import { Controller, Get, Module, type DynamicModule, type INestApplication, type Type } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import {
   CurrentSession,
@@ -96,6 +97,8 @@ export interface TestAppSetup {
    * test asserts through its own clients; `redis` then throws on use).
    */
   assertionClient?: Redis | false;
+  /** Trust `X-Forwarded-For` for `req.ip` (Express `trust proxy`, Fastify `trustProxy`), to test per-IP rules. */
+  trustProxy?: boolean;
 }
 
 /** A Nest app with SessionModule on a real Redis, listening on a real port. */
@@ -120,7 +123,7 @@ export async function createTestApp(
   })
   class AppModule {}
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-  const app = await listenOn(moduleRef, setup.adapter ?? 'express');
+  const app = await listenOn(moduleRef, setup.adapter ?? 'express', { trustProxy: setup.trustProxy });
   const owned = setup.assertionClient === undefined;
   const redis = setup.assertionClient === undefined ? assertionClient(redisUrlOf(options.redis)) : setup.assertionClient;
   if (redis) await redis.ping(); // connected before the test starts counting commands
@@ -139,16 +142,22 @@ export async function createTestApp(
  * Creates the app on the chosen platform and listens on a free port. Fastify is
  * loaded only when asked for, so Express-only suites do not pay for it.
  */
-export async function listenOn(moduleRef: TestingModule, adapter: AdapterName): Promise<INestApplication> {
+export async function listenOn(
+  moduleRef: TestingModule,
+  adapter: AdapterName,
+  options: { trustProxy?: boolean } = {},
+): Promise<INestApplication> {
   if (adapter === 'fastify') {
     const { FastifyAdapter } = await import('@nestjs/platform-fastify');
-    const app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), { logger: false });
+    const fastify = new FastifyAdapter(options.trustProxy ? { trustProxy: true } : undefined);
+    const app = moduleRef.createNestApplication<NestFastifyApplication>(fastify, { logger: false });
     await app.listen(0, '127.0.0.1');
     // What Nest's docs ask before supertest talks to a Fastify app.
     await app.getHttpAdapter().getInstance().ready();
     return app;
   }
-  const app = moduleRef.createNestApplication({ logger: false });
+  const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
+  if (options.trustProxy) app.set('trust proxy', true);
   await app.listen(0, '127.0.0.1');
   return app;
 }

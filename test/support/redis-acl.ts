@@ -28,10 +28,13 @@ export const ACL_COMMANDS = {
   /** `durability: 'replicated'`. */
   durability: ['wait'],
   /** `expiredEvents: true`, with the channel pattern below. */
-  expiredEvents: ['psubscribe'],
+  expiredEvents: ['subscribe'],
 } as const;
 
-/** The one channel pattern `expiredEvents` subscribes to (ACL matches PSUBSCRIBE patterns literally). */
+/**
+ * The channel permission of `expiredEvents`: the module SUBSCRIBEs to `__keyevent@<db>__:expired`
+ * of its own database, which this glob matches whatever the database.
+ */
 export const EXPIRED_EVENTS_CHANNEL = '__keyevent@*__:expired';
 
 export type AclFeature = Exclude<keyof typeof ACL_COMMANDS, 'base'>;
