@@ -343,7 +343,7 @@ describe.each(ADAPTERS)('Redis connections (%s)', (adapter) => {
       expect(res.status).toBe(200);
       const lines = await moduleClientLines();
       expect(lines).toHaveLength(2); // the main connection and the subscriber
-      expect(lines.filter((line) => / psub=1 /.test(line))).toHaveLength(1);
+      expect(lines.filter((line) => / sub=1 /.test(line))).toHaveLength(1);
       await t.close();
       expect(await settledClients(0)).toBe(0);
     } finally {
@@ -366,7 +366,7 @@ describe.each(ADAPTERS)('Redis connections (%s)', (adapter) => {
       expect(res.status).toBe(503); // WAIT without a replica: the writer connection was used
       const extra = await others();
       expect(extra).toHaveLength(2); // the writer and the subscriber
-      expect(extra.filter((line) => / psub=1 /.test(line))).toHaveLength(1);
+      expect(extra.filter((line) => / sub=1 /.test(line))).toHaveLength(1);
       await t.close();
       for (let i = 0; i < 50 && (await others()).length > 0; i++) await sleep(20);
       expect(await others()).toEqual([]);
