@@ -11,12 +11,14 @@ import { createClient } from 'redis';
 import { SessionModule, SessionService } from '../src/index.js';
 import { generateToken, sessionIdOf } from '../src/session/session-token.js';
 import { encodeSession } from '../src/session/session.codec.js';
+import { userIndexKey } from '../src/session/session-keys.js';
 import { usedMemory } from './redis-stats.js';
 import { seedIp, seedUser, TTL_SECONDS, USER_AGENT } from './seed.js';
 
 /** SessionService on a Redis, without HTTP. */
 export async function sessionContext(redisUrl: string): Promise<{ context: INestApplicationContext; service: SessionService }> {
-  @Module({ imports: [SessionModule.forRoot({ redis: { url: redisUrl }, controller: false, ttl: TTL_SECONDS })] })
+  // No per-user cap: the bulk measures hold thousands of sessions for one user.
+  @Module({ imports: [SessionModule.forRoot({ redis: { url: redisUrl }, controller: false, ttl: TTL_SECONDS, maxSessionsPerUser: null })] })
   class MeasureModule {}
   const context = await NestFactory.createApplicationContext(MeasureModule, { logger: false });
   return { context, service: context.get(SessionService) };
@@ -59,7 +61,7 @@ export async function measureMemory(redisUrl: string, count: number): Promise<Me
     await admin.flushall();
     const before = await usedMemory(admin);
     await inWaves(count, 100, (i) => service.create(seedUser(i), { ip: seedIp(i), userAgent: USER_AGENT }));
-    await inWaves(count, 100, (i) => admin.del(`session:user:${seedUser(i).id}`));
+    await inWaves(count, 100, (i) => admin.del(userIndexKey('session:', seedUser(i).id)));
     const keyOnly = (await usedMemory(admin)) - before;
     const fourPerUser = await perSession(() =>
       inWaves(count, 100, (i) => service.create(seedUser(Math.floor(i / 4)), { ip: seedIp(i), userAgent: USER_AGENT })),
@@ -130,7 +132,7 @@ export async function measureCreate(redisUrl: string, count: number, rounds = 5)
     inWaves(n, 100, (i) =>
       Promise.all([
         raw.set(`raw:${ids[i]}`, values[i], 'PX', TTL_SECONDS * 1000, 'NX'),
-        raw.nrsIndexAdd(`raw:user:${seedUser(i).id}`, now, ids[i], absolute, '', 0),
+        raw.nrsIndexAdd(userIndexKey('raw:', seedUser(i).id), now, ids[i], absolute, '', 0),
       ]),
     );
   const timed = async (run: (n: number) => Promise<void>) => {
@@ -167,7 +169,10 @@ export interface BulkResult {
   listMs: number;
 }
 
-/** `revokeAll` of one user with many sessions, and `list` of one user with many (median of 5). */
+/**
+ * `revokeAll` of one user with many sessions, and `list` of one user with many (median of 5):
+ * every page of 1,000 (`listPage`), so the time is that of listing them all.
+ */
 export async function measureBulk(redisUrl: string, revokeCount: number, listCount: number): Promise<BulkResult> {
   const admin = new Redis(redisUrl);
   const { context, service } = await sessionContext(redisUrl);
@@ -185,9 +190,15 @@ export async function measureBulk(redisUrl: string, revokeCount: number, listCou
     await inWaves(listCount, 100, () => service.create({ id: 'lister' }, { userAgent: USER_AGENT }));
     for (let round = 0; round < 5; round++) {
       const started = performance.now();
-      const listed = await service.list('lister');
+      let listed = 0;
+      let cursor: string | null = null;
+      do {
+        const page: { sessions: unknown[]; nextCursor: string | null } = await service.listPage('lister', cursor === null ? { limit: 1000 } : { limit: 1000, cursor });
+        listed += page.sessions.length;
+        cursor = page.nextCursor;
+      } while (cursor !== null);
       listTimes.push(performance.now() - started);
-      if (listed.length !== listCount) throw new Error(`list returned ${listed.length} of ${listCount}`);
+      if (listed !== listCount) throw new Error(`list returned ${listed} of ${listCount}`);
     }
     await admin.flushall();
     return { revokeAllSessions: revokeCount, revokeAllMs: median(revokeTimes), listSessions: listCount, listMs: median(listTimes) };

@@ -9,7 +9,7 @@ export { Public } from './session/decorators/public.decorator.js';
 export { Roles } from './session/decorators/roles.decorator.js';
 export { CurrentSession } from './session/decorators/current-session.decorator.js';
 export { RequireFreshSession } from './session/decorators/require-fresh-session.decorator.js';
-export { SessionStoreUnavailableException } from './session/session.errors.js';
+export { SessionStoreUnavailableException, SessionListOptionsException } from './session/session.errors.js';
 export { SessionOptionsError } from './session/session-options.js';
 export { SESSION_REQUEST_KEY } from './session/session.constants.js';
 export {
@@ -40,4 +40,6 @@ export type {
   SessionListItem,
   IssuedSession,
   RevokeAllOptions,
+  SessionListOptions,
+  SessionPage,
 } from './session/session.types.js';

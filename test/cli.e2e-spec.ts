@@ -168,7 +168,7 @@ describe('nestjs-redis-session CLI: sessions', () => {
     for (const [i, s] of listed.entries()) {
       const e = expected[i];
       expect(s).toMatchObject({
-        userId: 42, // the number the session was created with, not the string typed
+        userId: 42, // the number the session was created with: 42 typed is the number id
         username: 'ann',
         role: 'admin',
         ip: e.ip,
@@ -220,7 +220,7 @@ describe('nestjs-redis-session CLI: sessions', () => {
     expect(again.stdout).toBe('');
     expect(again.stderr).toContain(`Not found: ${target} is not one of user 42's live sessions`);
     expect(againJson.code).toBe(1);
-    expect(json(againJson)).toEqual({ revoked: false, userId: '42', sessionId: target });
+    expect(json(againJson)).toEqual({ revoked: false, userId: 42, sessionId: target }); // the id as the CLI took it: the number
     expect(othersSession.code).toBe(1);
     expect(malformed.code).toBe(1);
     expect((await h.service.list('u-bob')).map((s) => s.id).sort()).toEqual([...ids.bob].sort());
@@ -237,7 +237,7 @@ describe('nestjs-redis-session CLI: sessions', () => {
   it('revoke-all removes every session of the user and no other', async () => {
     const run = await cli(['sessions', 'revoke-all', '42', '--prefix', prefix, '--json']);
     expect(run.code).toBe(0);
-    expect(json(run)).toEqual({ revoked: 2, userId: '42' });
+    expect(json(run)).toEqual({ revoked: 2, userId: 42 });
     expect(await h.service.list(42)).toEqual([]);
     expect(await h.redis.exists(`${prefix}user:42`, ...ids.numeric.map((id) => `${prefix}${id}`))).toBe(0);
     expect((await h.service.list('u-bob')).map((s) => s.id)).toEqual([ids.bob[0]]);
@@ -246,6 +246,105 @@ describe('nestjs-redis-session CLI: sessions', () => {
     expect(human).toMatchObject({ code: 0, stdout: 'Revoked 1 session of user u-bob.\n' });
     const none = await cli(['sessions', 'revoke-all', 'u-bob', '--prefix', prefix]);
     expect(none).toMatchObject({ code: 0, stdout: 'Revoked 0 sessions of user u-bob.\n' });
+  });
+});
+
+describe('nestjs-redis-session CLI: the number 5 and the string "5" are different users', () => {
+  let h: ServiceHarness;
+  const prefix = uniquePrefix('cli-ids');
+  const ids: { number: string[]; string: string[] } = { number: [], string: [] };
+
+  beforeAll(async () => {
+    h = await createServiceHarness({ keyPrefix: prefix });
+    for (let i = 0; i < 2; i++) {
+      ids.number.push((await h.service.create({ id: 5, username: 'five' })).session.id);
+      ids.string.push((await h.service.create({ id: '5', username: 'string-five' })).session.id);
+    }
+  });
+  afterAll(() => h?.close());
+
+  const sorted = (list: string[]) => [...list].sort();
+
+  it('list 5 is the number id; list --string-id 5 is the string id; each sees only its own sessions', async () => {
+    const [number, string, numberTable, stringTable] = await Promise.all([
+      cli(['sessions', 'list', '5', '--prefix', prefix, '--json']),
+      cli(['sessions', 'list', '--string-id', '5', '--prefix', prefix, '--json']),
+      cli(['sessions', 'list', '5', '--prefix', prefix]),
+      cli(['sessions', 'list', '5', '--prefix', prefix, '--string-id']),
+    ]);
+    expect(sorted(json<ListedSession[]>(number).map((s) => s.id))).toEqual(sorted(ids.number));
+    expect(json<ListedSession[]>(number).every((s) => s.userId === 5)).toBe(true);
+    expect(sorted(json<ListedSession[]>(string).map((s) => s.id))).toEqual(sorted(ids.string));
+    expect(json<ListedSession[]>(string).every((s) => s.userId === '5')).toBe(true);
+    expect(numberTable.stdout).toMatch(/^2 live sessions of user 5 /);
+    expect(stringTable.stdout).toMatch(/^2 live sessions of user "5" /);
+    for (const id of ids.string) expect(numberTable.stdout).not.toContain(id);
+    for (const id of ids.number) expect(stringTable.stdout).not.toContain(id);
+  });
+
+  it('revoke of the other one\'s session is exit 1 and touches nothing; --string-id revokes the string id\'s own', async () => {
+    const [crossed, crossedBack] = await Promise.all([
+      cli(['sessions', 'revoke', '5', ids.string[0], '--prefix', prefix]),
+      cli(['sessions', 'revoke', '--string-id', '5', ids.number[0], '--prefix', prefix, '--json']),
+    ]);
+    expect(crossed.code).toBe(1);
+    expect(crossed.stderr).toContain(`Not found: ${ids.string[0]} is not one of user 5's live sessions`);
+    expect(crossedBack.code).toBe(1);
+    expect(json(crossedBack)).toEqual({ revoked: false, userId: '5', sessionId: ids.number[0] });
+    expect(sorted((await h.service.list(5)).map((s) => s.id))).toEqual(sorted(ids.number));
+    expect(sorted((await h.service.list('5')).map((s) => s.id))).toEqual(sorted(ids.string));
+
+    const own = await cli(['sessions', 'revoke', '--string-id', '5', ids.string[1], '--prefix', prefix]);
+    expect(own).toMatchObject({ code: 0, stdout: `Revoked session ${ids.string[1]} of user "5".\n` });
+    expect((await h.service.list('5')).map((s) => s.id)).toEqual([ids.string[0]]);
+    expect(await h.service.list(5)).toHaveLength(2);
+  });
+
+  it('revoke-all of one leaves the other\'s sessions alive', async () => {
+    const strings = await cli(['sessions', 'revoke-all', '5', '--string-id', '--prefix', prefix, '--json']);
+    expect(json(strings)).toEqual({ revoked: 1, userId: '5' });
+    expect(await h.service.list('5')).toEqual([]);
+    expect(sorted((await h.service.list(5)).map((s) => s.id))).toEqual(sorted(ids.number));
+    expect(await h.redis.exists(`${prefix}user:"5"`)).toBe(0);
+    expect(await h.redis.exists(`${prefix}user:5`)).toBe(1);
+
+    const again = await h.service.create({ id: '5' });
+    const numbers = await cli(['sessions', 'revoke-all', '5', '--prefix', prefix]);
+    expect(numbers).toMatchObject({ code: 0, stdout: 'Revoked 2 sessions of user 5.\n' });
+    expect((await h.service.list('5')).map((s) => s.id)).toEqual([again.session.id]);
+    await h.service.revokeAll('5');
+  });
+});
+
+describe('nestjs-redis-session CLI: a user with more sessions than one page', () => {
+  let h: ServiceHarness;
+  const prefix = uniquePrefix('cli-pages');
+  let expected: string[];
+
+  beforeAll(async () => {
+    // No cap, so the user can hold more than a page (1,000) of sessions.
+    h = await createServiceHarness({ keyPrefix: prefix, maxSessionsPerUser: null });
+    const created = [];
+    for (let i = 0; i < 5; i++) {
+      created.push(...(await Promise.all(Array.from({ length: 250 }, () => h.service.create({ id: 'pager', username: 'pat' })))));
+    }
+    // Newest first: by absolute deadline, then id descending (byte order).
+    expected = created
+      .map(({ session }) => ({ id: session.id, deadline: session.absoluteExpiresAt.getTime() }))
+      .sort((a, b) => b.deadline - a.deadline || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+      .map((entry) => entry.id);
+  }, 60_000);
+  afterAll(() => h?.close());
+
+  it('list pages through all of them (1,250 sessions, newest first, each once)', async () => {
+    const [asJson, table] = await Promise.all([
+      cli(['sessions', 'list', 'pager', '--prefix', prefix, '--json']),
+      cli(['sessions', 'list', 'pager', '--prefix', prefix]),
+    ]);
+    expect(asJson).toMatchObject({ code: 0, stderr: '' });
+    expect(json<ListedSession[]>(asJson).map((s) => s.id)).toEqual(expected);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^1250 live sessions of user pager /);
   });
 });
 
@@ -317,6 +416,7 @@ describe('nestjs-redis-session CLI: usage and failures', () => {
       ['stats', '--prefix'],
       ['stats', '--prefix', 'has space'],
       ['stats', '--ttl', '0'],
+      ['stats', '--string-id'],
     ];
     const runs = await Promise.all(cases.map((args) => cli(args)));
     for (const [i, run] of runs.entries()) {
@@ -332,6 +432,8 @@ describe('nestjs-redis-session CLI: usage and failures', () => {
     const run = await cli(['--help']);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('sessions revoke <userId> <sessionId>');
+    expect(run.stdout).toContain('--string-id');
+    expect(run.stdout).not.toContain('finds sessions created with the id 42 or "42"');
     expect(run.stdout).toContain('SCAN');
   });
 

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
+import { SessionService } from '../src/index.js';
 import { createTestApp, type TestApp } from './support/app.js';
 import { sessionCookie, tokenOf } from './support/http.js';
 import { sleep } from './support/redis.js';
@@ -38,10 +39,21 @@ function documentedFields(section: string): string[] {
   return match[1].split(',').map((name) => name.trim());
 }
 
-/** The `$ redis-cli ...` commands of the section's console blocks, as argument lists. */
+/** The `$ redis-cli ...` commands of the section's console blocks, as argument lists (a 'quoted' argument unquoted, as a shell would). */
 function redisCliCommands(section: string): string[][] {
-  return [...section.matchAll(/^\$ redis-cli (?!--)(.+)$/gm)].map((m) => m[1].trim().split(/\s+/));
+  return [...section.matchAll(/^\$ redis-cli (?!--)(.+)$/gm)].map((m) =>
+    (m[1].trim().match(/'[^']*'|\S+/g) ?? []).map((arg) => (arg.startsWith("'") ? arg.slice(1, -1) : arg)),
+  );
 }
+
+/** Each user id of the README's index key table, as `SessionService.create` takes it, and the key the README gives it. */
+const DOCUMENTED_INDEX_KEYS: Array<[string | number, string]> = [
+  [1, 'session:user:1'],
+  [-7, 'session:user:-7'],
+  ['1', 'session:user:"1"'],
+  ['007', 'session:user:"007"'],
+  ['u-bob', 'session:user:u-bob'],
+];
 
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) key-layout-test';
 const TTL = 60;
@@ -60,6 +72,13 @@ describe('README "Redis key layout"', () => {
     for (const expected of ['ZRANGE session:user:', 'GET session:', 'TTL session:']) {
       expect(commands.some((command) => command.startsWith(expected))).toBe(true);
     }
+  });
+
+  it('documents how <userId> keeps the id\'s type in the index key (1, "1", "u-bob"), and what moved on upgrade', () => {
+    const section = keyLayoutSection();
+    for (const [, key] of DOCUMENTED_INDEX_KEYS) expect(section).toContain(`\`${key}\``);
+    expect(section).toMatch(/a string id that looks like an integer moved from `session:user:1` .* to `session:user:"1"`/s);
+    expect(redisCliCommands(section).some((args) => args[0] === 'ZRANGE' && args[1] === 'session:user:"1"')).toBe(true);
   });
 });
 
@@ -153,5 +172,25 @@ describe('what the module writes matches the README', () => {
     for (const args of byHand) expect(Number(await run(args))).toBe(1);
     expect((await request(server).get('/me').set('Cookie', cookie)).status).toBe(401);
     expect(await t.redis.zscore(`${t.prefix}user:1`, session.id)).toBeNull();
+  });
+
+  it('user index keys are the README\'s for each kind of id; its redis-cli ZRANGE for the string id "1" lists that user\'s sessions and not those of the number 1', async () => {
+    const service = t.app.get(SessionService);
+    const ofKey = (key: string) => key.replace(/^session:/, t.prefix);
+    const created = await Promise.all(DOCUMENTED_INDEX_KEYS.map(([id]) => service.create({ id })));
+    for (const [i, [id, key]] of DOCUMENTED_INDEX_KEYS.entries()) {
+      expect({ id, key, indexed: await t.redis.zscore(ofKey(key), created[i].session.id) }).toEqual({
+        id,
+        key,
+        indexed: String(created[i].session.absoluteExpiresAt.getTime()),
+      });
+    }
+    const alice = (await login('alice')).body.session; // the number 1
+    const [, zrangeOfString] = redisCliCommands(keyLayoutSection()).filter((args) => args[0] === 'ZRANGE');
+    expect(zrangeOfString[1]).toBe('session:user:"1"');
+    const listed = ((await t.redis.call(zrangeOfString[0], ...zrangeOfString.slice(1).map((arg) => ofKey(arg)))) as unknown[]).flat().map(String);
+    expect(listed).toEqual([created[2].session.id, String(created[2].session.absoluteExpiresAt.getTime())]);
+    expect(listed).not.toContain(alice.id);
+    for (const { token } of created) await service.destroy(token);
   });
 });

@@ -74,7 +74,7 @@ describe('with @nestjs/swagger and @nestjs/terminus installed (the demo)', () =>
     expect(responseCodes('/auth/login', 'post')).toEqual(['200', '400', '401', '415', '429', '503']);
     expect(responseCodes('/auth/logout', 'post')).toEqual(['204', '403', '503']);
     expect(responseCodes('/auth/session', 'get')).toEqual(['200', '401', '503']);
-    expect(responseCodes('/auth/sessions', 'get')).toEqual(['200', '401', '503']);
+    expect(responseCodes('/auth/sessions', 'get')).toEqual(['200', '400', '401', '503']);
     expect(responseCodes('/auth/sessions/{id}', 'delete')).toEqual(['204', '401', '403', '404', '503']);
     expect(responseCodes('/auth/logout-all', 'post')).toEqual(['204', '401', '403', '503']);
     for (const [path, methods] of Object.entries(result.document.paths as Record<string, Record<string, any>>)) {
@@ -105,6 +105,15 @@ describe('with @nestjs/swagger and @nestjs/terminus installed (the demo)', () =>
     expect(schemas.SessionListItemDto.properties.current).toMatchObject({ type: 'boolean' });
     const list = result.document.paths['/auth/sessions'].get.responses['200'].content['application/json'].schema;
     expect(list).toEqual({ type: 'array', items: { $ref: '#/components/schemas/SessionListItemDto' } });
+    // Pagination: ?limit and ?cursor in, Link and X-Next-Cursor out.
+    const sessions = result.document.paths['/auth/sessions'].get;
+    expect(sessions.parameters).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'limit', in: 'query', required: false, schema: expect.objectContaining({ type: 'integer', minimum: 1, maximum: 1000, default: 100 }) }),
+        expect.objectContaining({ name: 'cursor', in: 'query', required: false, schema: { type: 'string' } }),
+      ]),
+    );
+    expect(Object.keys(sessions.responses['200'].headers).sort()).toEqual(['Link', 'X-Next-Cursor']);
     expect(schemas.ErrorResponseDto.properties).toHaveProperty('statusCode');
   });
 

@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { SessionListOptionsException, type Session } from '../src/index.js';
 import { dumpPrefix, sleep } from './support/redis.js';
 import { createServiceHarness, type ServiceHarness } from './support/service.js';
 
@@ -178,11 +179,90 @@ describe('SessionService on a real Redis', () => {
       expect(await h.service.get(bystander.token)).not.toBeNull();
     });
 
-    it('revokeAll of 2,000 sessions is one script call plus the deletes', async () => {
-      const created = await Promise.all(Array.from({ length: 2000 }, () => h.service.create({ id: 'many' })));
-      expect(await h.redis.zcard(`${h.prefix}user:many`)).toBe(2000);
-      expect(await h.service.revokeAll('many')).toBe(2000);
-      expect(await h.service.get(created[1999].token)).toBeNull();
+    it('revokeAll of 2,500 sessions (maxSessionsPerUser: null) works in chunks and keeps `except`', async () => {
+      const uncapped = await createServiceHarness({ ttl: 60, absoluteTtl: 600, maxSessionsPerUser: null });
+      try {
+        const created = await Promise.all(Array.from({ length: 2500 }, () => uncapped.service.create({ id: 'many' })));
+        const index = `${uncapped.prefix}user:many`;
+        expect(await uncapped.redis.zcard(index)).toBe(2500);
+        const kept = created[1234];
+        expect(await uncapped.service.revokeAll('many', { except: kept.session.id })).toBe(2499);
+        expect(await uncapped.redis.zrange(index, 0, '-1')).toEqual([kept.session.id]);
+        expect(await uncapped.service.get(kept.token)).not.toBeNull();
+        expect(await uncapped.service.get(created[2499].token)).toBeNull();
+        expect(await uncapped.service.get(created[0].token)).toBeNull();
+        expect(await uncapped.service.revokeAll('many')).toBe(1);
+        expect(await uncapped.redis.exists(index)).toBe(0);
+      } finally {
+        await uncapped.close();
+      }
+    });
+
+    describe('the number 1 and the string "1" are different users', () => {
+      const ids = async (userId: string | number) => (await h.service.list(userId)).map((s) => s.id).sort();
+
+      it('each has its own index (user:1, user:"1") and lists only its own sessions, each with its userId type', async () => {
+        const number = await Promise.all([0, 1].map(() => h.service.create({ id: 1, username: 'one' })));
+        const string = await Promise.all([0, 1, 2].map(() => h.service.create({ id: '1', username: 'string-one' })));
+        const quoted = await h.service.create({ id: '"1"' }); // starts with a quote: quoted as well, so never "1"'s key
+        expect((await h.redis.zrange(`${h.prefix}user:1`, 0, '-1')).sort()).toEqual(number.map((c) => c.session.id).sort());
+        expect((await h.redis.zrange(`${h.prefix}user:"1"`, 0, '-1')).sort()).toEqual(string.map((c) => c.session.id).sort());
+        expect(await h.redis.zrange(`${h.prefix}user:"\\"1\\""`, 0, '-1')).toEqual([quoted.session.id]);
+
+        const listedNumber = await h.service.list(1);
+        expect(listedNumber.map((s) => s.id).sort()).toEqual(number.map((c) => c.session.id).sort());
+        expect(listedNumber.every((s) => s.userId === 1)).toBe(true);
+        const listedString = await h.service.list('1');
+        expect(listedString.map((s) => s.id).sort()).toEqual(string.map((c) => c.session.id).sort());
+        expect(listedString.every((s) => s.userId === '1')).toBe(true);
+        expect(await ids('"1"')).toEqual([quoted.session.id]);
+
+        for (const c of [...number, ...string, quoted]) await h.service.destroy(c.token);
+        for (const key of ['user:1', 'user:"1"', 'user:"\\"1\\""']) expect(await h.redis.exists(`${h.prefix}${key}`)).toBe(0);
+      });
+
+      it('revoke and revokeAll of one never touch the other\'s sessions', async () => {
+        const number = await Promise.all([0, 1].map(() => h.service.create({ id: 2 })));
+        const string = await Promise.all([0, 1].map(() => h.service.create({ id: '2' })));
+        expect(await h.service.revoke('2', number[0].session.id)).toBe(false);
+        expect(await h.service.revoke(2, string[0].session.id)).toBe(false);
+        for (const c of [...number, ...string]) expect(await h.service.get(c.token)).not.toBeNull();
+
+        expect(await h.service.revoke('2', string[0].session.id)).toBe(true);
+        expect(await h.service.revokeAll('2')).toBe(1);
+        for (const c of string) expect(await h.service.get(c.token)).toBeNull();
+        for (const c of number) expect(await h.service.get(c.token)).not.toBeNull();
+        expect(await ids(2)).toEqual(number.map((c) => c.session.id).sort());
+
+        const again = await h.service.create({ id: '2' });
+        expect(await h.service.revokeAll(2)).toBe(2);
+        for (const c of number) expect(await h.service.get(c.token)).toBeNull();
+        expect(await ids('2')).toEqual([again.session.id]);
+        expect(await h.service.revokeAll('2')).toBe(1);
+      });
+
+      it('list never shows a session whose stored userId differs in type, even if an index holds it', async () => {
+        const number = await h.service.create({ id: 3 });
+        const string = await h.service.create({ id: '3' });
+        // A corrupted index: number 3's session listed under the string's key as well.
+        await h.redis.zadd(`${h.prefix}user:"3"`, number.session.absoluteExpiresAt.getTime(), number.session.id);
+        expect(await ids('3')).toEqual([string.session.id]);
+        expect(await ids(3)).toEqual([number.session.id]);
+        await h.service.revokeAll(3);
+        await h.service.revokeAll('3');
+      });
+
+      it('an id no session can have (not a string, nor a safe integer) is a TypeError, never another user\'s index', async () => {
+        const fraction = await h.service.create({ id: '1.5' });
+        await expect(h.service.list(1.5)).rejects.toThrow(TypeError);
+        await expect(h.service.listPage(Number.NaN)).rejects.toThrow(TypeError);
+        await expect(h.service.revoke(1.5, fraction.session.id)).rejects.toThrow(TypeError);
+        await expect(h.service.revokeAll(1.5)).rejects.toThrow(TypeError);
+        await expect(h.service.revokeAll(2 ** 53)).rejects.toThrow(TypeError);
+        expect(await h.service.get(fraction.token)).not.toBeNull();
+        expect(await ids('1.5')).toEqual([fraction.session.id]);
+        expect(await h.service.revokeAll('1.5')).toBe(1);
+      });
     });
   });
 
@@ -260,6 +340,97 @@ describe('expiry', () => {
   });
 });
 
+describe('listPage', () => {
+  let h: ServiceHarness;
+  beforeAll(async () => {
+    h = await createServiceHarness({ ttl: 60, absoluteTtl: 600, maxSessionsPerUser: null });
+  });
+  afterAll(() => h.close());
+
+  /** Every page of `userId`'s list with this page size; the ids in order. */
+  async function walk(userId: string, limit: number, between?: (page: Session[]) => Promise<void>): Promise<string[][]> {
+    const pages: string[][] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { sessions: Session[]; nextCursor: string | null } = await h.service.listPage(userId, cursor === null ? { limit } : { limit, cursor });
+      pages.push(page.sessions.map((s) => s.id));
+      cursor = page.nextCursor;
+      if (between) await between(page.sessions);
+      expect(pages.length).toBeLessThan(200);
+    } while (cursor !== null);
+    return pages;
+  }
+
+  /** An older session, 25 that share one deadline (the same millisecond), then a newer one; newest first. */
+  async function tiedSessions(userId: string): Promise<string[]> {
+    const older = await h.service.create({ id: userId });
+    await sleep(3);
+    const now = Date.now();
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(now);
+    let tied: string[];
+    try {
+      tied = (await Promise.all(Array.from({ length: 25 }, () => h.service.create({ id: userId })))).map((s) => s.session.id);
+    } finally {
+      clock.mockRestore();
+    }
+    await sleep(3);
+    const newer = await h.service.create({ id: userId });
+    // Equal deadlines come id-descending (byte order).
+    return [newer.session.id, ...tied.sort().reverse(), older.session.id];
+  }
+
+  it('pages sessions that share a deadline in id-descending order, each exactly once, whatever the page size', async () => {
+    const expected = await tiedSessions('tied');
+    for (const limit of [1, 2, 3, 7, 26, 27, 28, 1000]) {
+      const pages = await walk('tied', limit);
+      expect({ limit, ids: pages.flat() }).toEqual({ limit, ids: expected });
+      expect(pages.slice(0, -1).every((page) => page.length === limit)).toBe(true);
+    }
+    expect((await h.service.list('tied')).map((s) => s.id)).toEqual(expected);
+  });
+
+  it('continues after a cursor whose session is gone, also inside a run of equal deadlines', async () => {
+    const expected = await tiedSessions('tied-gone');
+    const revoked: string[] = [];
+    // After each page, its last session is revoked before the next page is asked for.
+    const pages = await walk('tied-gone', 4, async (page) => {
+      const last = page.at(-1);
+      if (last && (await h.service.revoke('tied-gone', last.id))) revoked.push(last.id);
+    });
+    expect(pages.flat()).toEqual(expected);
+    expect(revoked.length).toBe(pages.length);
+  });
+
+  it('a page comes back short when listed sessions ended, the cursor still goes on, and the ended ids are pruned', async () => {
+    const issued = [];
+    for (let i = 0; i < 6; i++) {
+      issued.push(await h.service.create({ id: 'short' }));
+      await sleep(2);
+    }
+    const newestFirst = issued.map((s) => s.session.id).reverse();
+    // Two of the three newest end while idle: their keys are gone, their index entries not yet.
+    await h.redis.del(`${h.prefix}${newestFirst[0]}`, `${h.prefix}${newestFirst[2]}`);
+    const first = await h.service.listPage('short', { limit: 3 });
+    expect(first.sessions.map((s) => s.id)).toEqual([newestFirst[1]]);
+    expect(first.nextCursor).not.toBeNull();
+    const second = await h.service.listPage('short', { limit: 3, cursor: first.nextCursor! });
+    expect(second.sessions.map((s) => s.id)).toEqual(newestFirst.slice(3));
+    expect(second.nextCursor).toBeNull();
+    expect(await h.redis.zrange(`${h.prefix}user:short`, 0, '-1', 'REV')).toEqual([newestFirst[1], ...newestFirst.slice(3)]);
+  });
+
+  it('refuses a limit outside 1 to 1000 and a cursor it did not make, with SessionListOptionsException', async () => {
+    await h.service.create({ id: 'refusals' });
+    for (const limit of [0, -1, 1.5, 1001, Number.NaN, Number.POSITIVE_INFINITY, '5' as unknown as number]) {
+      await expect(h.service.listPage('refusals', { limit })).rejects.toBeInstanceOf(SessionListOptionsException);
+    }
+    for (const cursor of ['', 'x', 'MTIzOmFiYw', 'A'.repeat(100), 42 as unknown as string]) {
+      await expect(h.service.listPage('refusals', { cursor })).rejects.toThrow(/`cursor`/);
+    }
+    expect((await h.service.listPage('refusals')).sessions).toHaveLength(1);
+  });
+});
+
 describe('maxSessionsPerUser', () => {
   let h: ServiceHarness;
   beforeAll(async () => {
@@ -289,6 +460,34 @@ describe('maxSessionsPerUser', () => {
     expect(await h.service.get(b.token)).not.toBeNull();
     expect(await h.service.get(c.token)).not.toBeNull();
     expect(await h.redis.zrange(`${h.prefix}user:stale`, 0, '-1')).toEqual([b.session.id, c.session.id]);
+  });
+
+  it('a login under a cap far below what the user holds (the cap lowered, or the default after running without one) keeps only the newest', async () => {
+    const uncapped = await createServiceHarness({ ttl: 60, absoluteTtl: 600, maxSessionsPerUser: null });
+    const capped = await createServiceHarness({ ttl: 60, absoluteTtl: 600, keyPrefix: uncapped.prefix }); // the default: 100
+    try {
+      const held = [];
+      for (let i = 0; i < 5; i++) held.push(...(await Promise.all(Array.from({ length: 500 }, () => uncapped.service.create({ id: 'hoarder' })))));
+      const index = `${uncapped.prefix}user:hoarder`;
+      expect(await uncapped.redis.zcard(index)).toBe(2500);
+      await sleep(3);
+      const fresh = await capped.service.create({ id: 'hoarder' });
+      const kept = await capped.redis.zrange(index, 0, '-1');
+      expect(kept).toHaveLength(100);
+      expect(kept).toContain(fresh.session.id);
+      // The 99 others kept are the newest of those held (by deadline, then id).
+      const newest = held
+        .map(({ session }) => ({ id: session.id, at: session.absoluteExpiresAt.getTime() }))
+        .sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+        .slice(-99)
+        .map((e) => e.id);
+      expect(kept.filter((id) => id !== fresh.session.id).sort()).toEqual(newest.sort());
+      const alive = await Promise.all(held.map(({ session }) => capped.redis.exists(`${capped.prefix}${session.id}`)));
+      expect(alive.filter((n) => n === 1)).toHaveLength(99);
+    } finally {
+      await capped.close();
+      await uncapped.close();
+    }
   });
 
   it('never leaves more than the cap alive under 30 concurrent logins (repeated)', async () => {

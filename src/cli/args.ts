@@ -58,6 +58,7 @@ Options:
   --prefix <keyPrefix>  the app's keyPrefix (default "${DEFAULT_PREFIX}")
   --ttl <seconds>       the app's idle timeout, to derive lastActivityAt in
                         \`sessions list\` (default ${DEFAULT_TTL_SECONDS})
+  --string-id           take a <userId> like 42 as the string "42", not the number
   --json                machine-readable output on stdout
   -h, --help            this text
 
@@ -68,17 +69,23 @@ Environment:
 Exit codes: 0 ok, 1 not found, 2 usage error, 3 Redis unreachable (within ~2 s)
 or failing, 4 internal error.
 
-A user id is used as given: 42 finds sessions created with the id 42 or "42"
-(both are indexed under <prefix>user:42). Put -- before an id that starts with "-".
+A <userId> written the way a number prints (42, -7, 0) is a number id: 42 means the
+sessions created with { id: 42 }, indexed under <prefix>user:42. The string id "42"
+is another user (indexed under <prefix>user:"42"): add --string-id to mean it. Any
+other <userId> (u-bob, 007) is the string id as typed. Put -- before an id that
+starts with "-".
 \`stats\` walks the keys under the prefix with SCAN (incremental, COUNT 1000) and
 a PTTL per key: an operator's tool for a quiet moment. The module itself never
 sends KEYS or SCAN.
 `;
 
+/** A user id as `SessionUser.id` had it: a number or a string (see `userIdOf`). */
+export type CliUserId = string | number;
+
 export type Command =
-  | { name: 'list'; userId: string }
-  | { name: 'revoke'; userId: string; sessionId: string }
-  | { name: 'revoke-all'; userId: string }
+  | { name: 'list'; userId: CliUserId }
+  | { name: 'revoke'; userId: CliUserId; sessionId: string }
+  | { name: 'revoke-all'; userId: CliUserId }
   | { name: 'stats' };
 
 export interface Invocation {
@@ -95,9 +102,21 @@ export type Parsed =
 
 const usageError = (message: string): Parsed => ({ kind: 'usage-error', message });
 
+/**
+ * The user id an operator typed. The number 42 and the string "42" are different users with
+ * different indexes, so the CLI must pick one: an argument written exactly as a safe integer
+ * prints (42, -7, 0; not 007, -0 or 1e3) is the number, unless `--string-id`; any other
+ * argument can only be a string id, and is taken as typed.
+ */
+export function userIdOf(arg: string, stringId: boolean): CliUserId {
+  if (stringId || !/^-?\d{1,16}$/.test(arg)) return arg;
+  const n = Number(arg);
+  return Number.isSafeInteger(n) && String(n) === arg ? n : arg;
+}
+
 /** Reads the command line (without `node` and the script). Never throws. */
 export function parseCommandLine(argv: readonly string[]): Parsed {
-  let values: { json?: boolean; prefix?: string; ttl?: string; help?: boolean };
+  let values: { json?: boolean; prefix?: string; ttl?: string; 'string-id'?: boolean; help?: boolean };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -106,6 +125,7 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
         json: { type: 'boolean' },
         prefix: { type: 'string' },
         ttl: { type: 'string' },
+        'string-id': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: true,
@@ -131,19 +151,21 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
   if (group === undefined) return usageError('No command given.');
   if (group === 'stats') {
     if (positionals.length > 1) return usageError(`\`stats\` takes no arguments (got "${positionals.slice(1).join(' ')}").`);
+    if (values['string-id']) return usageError('`--string-id` is for the `sessions` commands, which take a <userId>.');
     command = { name: 'stats' };
   } else if (group === 'sessions') {
     const args = rest;
+    const stringId = values['string-id'] === true;
     const want = (n: number, shape: string): string | null =>
       args.length === n ? null : `\`sessions ${action} ${shape}\` takes ${n} argument${n === 1 ? '' : 's'} (got ${args.length}).`;
     if (action === 'list' || action === 'revoke-all') {
       const problem = want(1, '<userId>');
       if (problem) return usageError(problem);
-      command = { name: action, userId: args[0] };
+      command = { name: action, userId: userIdOf(args[0], stringId) };
     } else if (action === 'revoke') {
       const problem = want(2, '<userId> <sessionId>');
       if (problem) return usageError(problem);
-      command = { name: 'revoke', userId: args[0], sessionId: args[1] };
+      command = { name: 'revoke', userId: userIdOf(args[0], stringId), sessionId: args[1] };
     } else {
       return usageError(
         action === undefined ? '`sessions` needs a subcommand: list, revoke or revoke-all.' : `Unknown subcommand \`sessions ${action}\`.`,

@@ -1,9 +1,11 @@
 import type { Redis } from 'ioredis';
 import type { SessionService } from '../session/session.service.js';
 import type { SessionStore } from '../session/session.store.js';
+import { MAX_LIST_LIMIT } from '../session/session-page.js';
 import { isSessionId } from '../session/session-token.js';
 import type { Session } from '../session/session.types.js';
-import { Exit, type Command } from './args.js';
+import { userIndexPrefix, userIndexSegment } from '../session/session-keys.js';
+import { Exit, type CliUserId, type Command } from './args.js';
 import { bytes, safeJson, safeText, shortTime, table } from './format.js';
 
 /** What a command works with: the library's own service and key names, and the connection. */
@@ -38,14 +40,15 @@ export async function runCommand(command: Command, ctx: CommandContext): Promise
   }
 }
 
-// The user id is passed as the string the operator typed: the index key is
-// `<prefix>user:<String(userId)>` and list() compares String(session.userId), so
-// "42" finds the sessions of the numeric id 42 as well as those of the string "42".
+// The user id comes typed from the command line (`userIdOf` in args.ts): the number 42 and the
+// string "42" are different users with different indexes (`<prefix>user:42`, `<prefix>user:"42"`).
+// People see it as its index names it: 42, "42", u-bob.
+const userText = (userId: CliUserId) => safeText(userIndexSegment(userId));
 
-async function list(userId: string, ctx: CommandContext): Promise<CommandOutput> {
-  const sessions = await ctx.service.list(userId);
+async function list(userId: CliUserId, ctx: CommandContext): Promise<CommandOutput> {
+  const sessions = await listAll(ctx.service, userId);
   if (ctx.json) return ok(safeJson(sessions));
-  if (sessions.length === 0) return ok(`No live sessions for user ${safeText(userId)} (prefix ${safeText(ctx.prefix)}).\n`);
+  if (sessions.length === 0) return ok(`No live sessions for user ${userText(userId)} (prefix ${safeText(ctx.prefix)}).\n`);
   const header = ['ID', 'USERNAME', 'ROLE', 'IP', 'CREATED', 'LAST ACTIVITY', 'EXPIRES', 'ABSOLUTE EXPIRY', 'USER AGENT'];
   const rows = sessions.map((s: Session) => [
     s.id,
@@ -58,27 +61,39 @@ async function list(userId: string, ctx: CommandContext): Promise<CommandOutput>
     shortTime(s.absoluteExpiresAt),
     safeText(s.userAgent, 60),
   ]);
-  const title = `${sessions.length} live session${sessions.length === 1 ? '' : 's'} of user ${safeText(userId)} (prefix ${safeText(ctx.prefix)}), newest first:\n`;
+  const title = `${sessions.length} live session${sessions.length === 1 ? '' : 's'} of user ${userText(userId)} (prefix ${safeText(ctx.prefix)}), newest first:\n`;
   return ok(title + table(header, rows));
 }
 
-async function revoke(userId: string, sessionId: string, ctx: CommandContext): Promise<CommandOutput> {
+/** Every live session of the user, newest first, a page (1,000) at a time: each call to Redis stays bounded. */
+async function listAll(service: SessionService, userId: CliUserId): Promise<Session[]> {
+  const sessions: Session[] = [];
+  let cursor: string | null = null;
+  do {
+    const page = await service.listPage(userId, cursor === null ? { limit: MAX_LIST_LIMIT } : { limit: MAX_LIST_LIMIT, cursor });
+    for (const session of page.sessions) sessions.push(session);
+    cursor = page.nextCursor;
+  } while (cursor !== null);
+  return sessions;
+}
+
+async function revoke(userId: CliUserId, sessionId: string, ctx: CommandContext): Promise<CommandOutput> {
   const revoked = await ctx.service.revoke(userId, sessionId);
   if (ctx.json) {
     return { exitCode: revoked ? Exit.Ok : Exit.NotFound, stdout: safeJson({ revoked, userId, sessionId }), stderr: '' };
   }
-  if (revoked) return ok(`Revoked session ${sessionId} of user ${safeText(userId)}.\n`);
+  if (revoked) return ok(`Revoked session ${sessionId} of user ${userText(userId)}.\n`);
   return {
     exitCode: Exit.NotFound,
     stdout: '',
-    stderr: `Not found: ${safeText(sessionId)} is not one of user ${safeText(userId)}'s live sessions (prefix ${safeText(ctx.prefix)}). Nothing revoked.\n`,
+    stderr: `Not found: ${safeText(sessionId)} is not one of user ${userText(userId)}'s live sessions (prefix ${safeText(ctx.prefix)}). Nothing revoked.\n`,
   };
 }
 
-async function revokeAll(userId: string, ctx: CommandContext): Promise<CommandOutput> {
+async function revokeAll(userId: CliUserId, ctx: CommandContext): Promise<CommandOutput> {
   const revoked = await ctx.service.revokeAll(userId);
   if (ctx.json) return ok(safeJson({ revoked, userId }));
-  return ok(`Revoked ${revoked} session${revoked === 1 ? '' : 's'} of user ${safeText(userId)}.\n`);
+  return ok(`Revoked ${revoked} session${revoked === 1 ? '' : 's'} of user ${userText(userId)}.\n`);
 }
 
 /** What `stats` reports. Field names are part of the `--json` output. */
@@ -116,7 +131,7 @@ const escapeGlob = (text: string) => text.replace(/[*?[\]\\]/g, '\\$&');
 async function collectStats(ctx: CommandContext): Promise<Stats> {
   const { client, store } = ctx;
   const sessionPrefix = store.sessionKey('');
-  const indexPrefix = store.indexKey('');
+  const indexPrefix = userIndexPrefix(ctx.prefix);
   const counts = { sessions: 0, users: 0, otherKeys: 0 };
   const withoutTtl = { sessions: 0, users: 0, otherKeys: 0 };
   const samples = { sessions: [] as string[], users: [] as string[] };

@@ -37,6 +37,7 @@ import { SessionMetrics, type LoginResult } from './session.metrics.js';
 import { SessionGuard } from './session.guard.js';
 import type { ResolvedSessionOptions } from './session-options.js';
 import { SessionService } from './session.service.js';
+import { DEFAULT_LIST_LIMIT, nextPageTarget, parseListQuery } from './session-page.js';
 import { SessionTransport, setResponseHeader, type HttpRequestLike } from './session.transport.js';
 import type { Session, SessionListItem, SessionUser } from './session.types.js';
 import { MAX_USER_AGENT_LENGTH, toPublicUser } from './session-user.js';
@@ -161,14 +162,29 @@ export class AuthController {
     return session;
   }
 
-  /** 200 with the user's live sessions, each flagged `current`. */
+  /**
+   * 200 with a page of the user's live sessions, newest first, each flagged `current`:
+   * `?limit=` (1 to 1000, default 100) and `?cursor=` (from the previous page). While more
+   * remain: `Link: <path?limit=N&cursor=C>; rel="next"` and `X-Next-Cursor: C`. 400 for a bad
+   * limit or cursor. The body stays a plain array.
+   */
   @ListSessionsDocs()
   @UseGuards(SessionGuard)
   @Get('sessions')
   @Header('Cache-Control', 'no-store')
-  async list(@CurrentSession() session: Session): Promise<SessionListItem[]> {
-    const sessions = await this.sessions.list(session.userId);
-    return sessions.map((item) => ({ ...item, current: item.id === session.id }));
+  async list(
+    @CurrentSession() session: Session,
+    @Req() request: HttpRequestLike & { query?: unknown; originalUrl?: unknown; url?: unknown },
+    @Res({ passthrough: true }) response: unknown,
+  ): Promise<SessionListItem[]> {
+    const options = parseListQuery(request.query);
+    const page = await this.sessions.listPage(session.userId, options);
+    if (page.nextCursor !== null) {
+      const target = nextPageTarget(request, options.limit ?? DEFAULT_LIST_LIMIT, page.nextCursor);
+      setResponseHeader(response, 'Link', `<${target}>; rel="next"`);
+      setResponseHeader(response, 'X-Next-Cursor', page.nextCursor);
+    }
+    return page.sessions.map((item) => ({ ...item, current: item.id === session.id }));
   }
 
   /** 204 after revoking one of the user's own sessions; 404 for any other id. */

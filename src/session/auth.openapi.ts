@@ -8,6 +8,7 @@ import {
   ApiCookieAuth,
   ApiOperation,
   ApiParam,
+  ApiQuery,
   ApiResponse,
   ApiTags,
 } from './openapi.js';
@@ -96,9 +97,44 @@ export const CurrentSessionDocs = () =>
 
 export const ListSessionsDocs = () =>
   applyDecorators(
-    ApiOperation({ summary: "The user's live sessions", description: 'Newest first; `current` marks the one making the request.' }),
+    ApiOperation({
+      summary: "The user's live sessions, a page at a time",
+      description:
+        'Newest first (by absolute deadline, i.e. login time; ties by id); `current` marks the one making the request. ' +
+        'At most `limit` sessions per answer. While more remain, the answer carries `Link: <...>; rel="next"` and ' +
+        '`X-Next-Cursor`; the last page has neither. A page can be shorter than `limit` (even empty) while more ' +
+        'remain, when sessions end between the index read and the session read: follow the cursor until there is none.',
+    }),
     SessionAuth(),
-    ApiResponse({ status: 200, description: "The user's live sessions", type: SessionListItemDto, isArray: true }),
+    ApiQuery({
+      name: 'limit',
+      required: false,
+      description: 'Sessions per page, 1 to 1000',
+      schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+    }),
+    ApiQuery({
+      name: 'cursor',
+      required: false,
+      description: 'Where to continue: the `X-Next-Cursor` of the previous page, unchanged (opaque)',
+      schema: { type: 'string' },
+    }),
+    ApiResponse({
+      status: 200,
+      description: "A page of the user's live sessions, newest first",
+      type: SessionListItemDto,
+      isArray: true,
+      headers: {
+        Link: {
+          description: 'Only while more remain: `<path?limit=N&cursor=C>; rel="next"`, the next page (the path as requested)',
+          schema: { type: 'string' },
+        },
+        'X-Next-Cursor': {
+          description: 'Only while more remain: the `cursor` of the next page',
+          schema: { type: 'string' },
+        },
+      },
+    }),
+    error(400, '`limit` not a whole number from 1 to 1000, `cursor` not one a previous page returned, or either given twice'),
     unauthorized(),
   );
 

@@ -26,6 +26,7 @@ type DecoratorName =
   | 'ApiBody'
   | 'ApiConsumes'
   | 'ApiParam'
+  | 'ApiQuery'
   | 'ApiCookieAuth'
   | 'ApiBearerAuth'
   | 'ApiProperty'
@@ -105,6 +106,7 @@ export const ApiResponse = deferred('ApiResponse');
 export const ApiBody = deferred('ApiBody');
 export const ApiConsumes = deferred('ApiConsumes');
 export const ApiParam = deferred('ApiParam');
+export const ApiQuery = deferred('ApiQuery');
 export const ApiCookieAuth = deferred('ApiCookieAuth');
 export const ApiBearerAuth = deferred('ApiBearerAuth');
 export const ApiProperty = deferred('ApiProperty');

@@ -67,6 +67,8 @@ describe('validateSessionOptions: valid options', () => {
     ['transport bearer', { transport: 'bearer' }],
     ['transport cookie', { transport: 'cookie' }],
     ['maxSessionsPerUser 1', { maxSessionsPerUser: 1 }],
+    ['maxSessionsPerUser null (no limit)', { maxSessionsPerUser: null }],
+    ['maxSessionsPerUser Infinity (no limit)', { maxSessionsPerUser: Number.POSITIVE_INFINITY }],
     ['a sub-domain cookie domain with a leading dot', { cookie: { domain: '.app.example.co.uk' } }],
     ['a deeper cookie path', { cookie: { path: '/api/v1' } }],
     ['a synchronous validateCredentials', { validateCredentials: () => null }],
@@ -249,7 +251,8 @@ describe('validateSessionOptions: each bad option gets a clear message that name
     ['negative', -1],
     ['a fraction', 2.5],
     ['a string', '3'],
-    ['Infinity', Number.POSITIVE_INFINITY],
+    ['NaN', Number.NaN],
+    ['-Infinity', Number.NEGATIVE_INFINITY],
   ])('rejects maxSessionsPerUser %s', (_label, maxSessionsPerUser) => {
     expectOneProblemNaming(problemsWith({ maxSessionsPerUser }), 'maxSessionsPerUser`');
   });
@@ -325,7 +328,7 @@ describe('resolveSessionOptions', () => {
       cookie: { name: 'sid', secure: true, sameSite: 'lax', path: '/', domain: undefined, persistent: false },
       transport: 'cookie',
       validateCredentials: undefined,
-      maxSessionsPerUser: 0,
+      maxSessionsPerUser: 100,
       maxDataBytes: 4096,
       durability: 'none',
       replicas: 1,
@@ -457,7 +460,14 @@ describe('resolveSessionOptions', () => {
     expect(resolved.problems.join('\n')).toContain('`redis`');
     expect(resolved.ttlMs).toBe(1_800_000);
     expect(resolved.absoluteTtlMs).toBe(43_200_000);
-    expect(resolved.maxSessionsPerUser).toBe(0);
+    expect(resolved.maxSessionsPerUser).toBe(100);
+  });
+
+  it('resolves maxSessionsPerUser: 100 by default, 0 (no limit) for null or Infinity', () => {
+    expect(resolveSessionOptions({ redis }).maxSessionsPerUser).toBe(100);
+    expect(resolveSessionOptions({ redis, maxSessionsPerUser: null }).maxSessionsPerUser).toBe(0);
+    expect(resolveSessionOptions({ redis, maxSessionsPerUser: Number.POSITIVE_INFINITY }).maxSessionsPerUser).toBe(0);
+    expect(resolveSessionOptions({ redis, maxSessionsPerUser: 1000 }).maxSessionsPerUser).toBe(1000);
   });
 
   it('does not throw on a non-object', () => {
@@ -476,6 +486,7 @@ describe('resolveSessionOptions', () => {
       absoluteTtl: 43200,
       cookie: { name: 'sid', secure: true, sameSite: 'lax', path: '/', persistent: false },
       transport: 'cookie',
+      maxSessionsPerUser: 100,
     });
   });
 });

@@ -90,8 +90,14 @@ export interface SessionModuleFactoryOptions {
   transport?: 'cookie' | 'bearer' | 'both';
   /** Checks a login; required for `POST /auth/login` (it answers 501 without it). */
   validateCredentials?: ValidateCredentials;
-  /** On a login past this many live sessions, the user's oldest sessions are revoked. Default unlimited. */
-  maxSessionsPerUser?: number;
+  /**
+   * On a login past this many live sessions, the user's oldest sessions are revoked. Default
+   * `100`: a user (or a script logging in in a loop) cannot pile up sessions without bound,
+   * which would make every list and "log out everywhere" of that user heavy. A whole number
+   * ≥ 1, or `null` (or `Infinity`) for no limit; without one, `GET /auth/sessions` and
+   * `SessionService.list` still answer a page at a time (`listPage` follows the cursor).
+   */
+  maxSessionsPerUser?: number | null;
   /**
    * `'none'` (default): a write is acknowledged once the Redis master has it, so a
    * failover can lose the last moments of writes (a fresh login, or a logout, revert).
@@ -204,7 +210,7 @@ export interface ResolvedSessionOptions {
   readonly cookie: Required<Omit<SessionCookieOptions, 'domain' | 'hostPrefix'>> & { domain: string | undefined };
   readonly transport: SessionTransportKind;
   readonly validateCredentials: ValidateCredentials | undefined;
-  /** 0 = unlimited. */
+  /** 0 = unlimited (`null` or `Infinity` given); default 100. */
   readonly maxSessionsPerUser: number;
   readonly durability: 'none' | 'replicated';
   readonly replicas: number;
@@ -233,6 +239,7 @@ export const SESSION_DEFAULTS = {
   absoluteTtl: 43200,
   cookie: { name: 'sid', secure: true, sameSite: 'lax', path: '/', persistent: false },
   transport: 'cookie',
+  maxSessionsPerUser: 100,
 } as const;
 
 const KNOWN_OPTIONS = new Set([
@@ -427,9 +434,14 @@ export function validateSessionOptions(raw: unknown): string[] {
   }
   if (
     raw.maxSessionsPerUser !== undefined &&
+    raw.maxSessionsPerUser !== null &&
+    raw.maxSessionsPerUser !== Number.POSITIVE_INFINITY &&
     (typeof raw.maxSessionsPerUser !== 'number' || !Number.isInteger(raw.maxSessionsPerUser) || raw.maxSessionsPerUser < 1)
   ) {
-    problems.push(`\`maxSessionsPerUser\` must be a whole number ≥ 1, or left out for no limit (got ${show(raw.maxSessionsPerUser)}).`);
+    problems.push(
+      `\`maxSessionsPerUser\` must be a whole number ≥ 1 (default ${SESSION_DEFAULTS.maxSessionsPerUser}), ` +
+        `or null (or Infinity) for no limit (got ${show(raw.maxSessionsPerUser)}).`,
+    );
   }
   if (raw.durability !== undefined && raw.durability !== 'none' && raw.durability !== 'replicated') {
     problems.push(`\`durability\` must be 'none' or 'replicated' (got ${show(raw.durability)}).`);
@@ -565,7 +577,11 @@ export function resolveSessionOptions(raw: unknown): ResolvedSessionOptions {
         },
     transport: options.transport ?? SESSION_DEFAULTS.transport,
     validateCredentials: typeof options.validateCredentials === 'function' ? options.validateCredentials : undefined,
-    maxSessionsPerUser: positive(options.maxSessionsPerUser, 0),
+    // 0 = unlimited: null or Infinity.
+    maxSessionsPerUser:
+      options.maxSessionsPerUser === null || options.maxSessionsPerUser === Number.POSITIVE_INFINITY
+        ? 0
+        : positive(options.maxSessionsPerUser, SESSION_DEFAULTS.maxSessionsPerUser),
     durability: options.durability === 'replicated' ? 'replicated' : 'none',
     replicas: positive(options.replication?.replicas, 1),
     replicationTimeoutMs: positive(options.replication?.timeoutMs, 250),

@@ -131,6 +131,8 @@ describe('encodeSession / decodeSession', () => {
     ['userId null', 1, null],
     ['userId object', 1, { id: 1 }],
     ['userId array', 1, [1]],
+    ['userId not an integer', 1, 1.5],
+    ['userId past the safe integers', 1, 2 ** 53],
     ['username number', 2, 7],
     ['username object', 2, {}],
     ['role number', 3, 1],

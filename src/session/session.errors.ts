@@ -1,4 +1,4 @@
-import { ServiceUnavailableException } from '@nestjs/common';
+import { BadRequestException, ServiceUnavailableException } from '@nestjs/common';
 
 /**
  * Redis could not answer (down, failing over, too slow, out of memory). Maps to a
@@ -7,5 +7,15 @@ import { ServiceUnavailableException } from '@nestjs/common';
 export class SessionStoreUnavailableException extends ServiceUnavailableException {
   constructor(cause?: unknown) {
     super('Session store unavailable, try again shortly', { cause });
+  }
+}
+
+/**
+ * Bad paging options for `SessionService.list`/`listPage` (a `limit` out of range, a cursor
+ * that is not one a previous page returned). A 400: `GET /auth/sessions` answers it as is.
+ */
+export class SessionListOptionsException extends BadRequestException {
+  constructor(message: string) {
+    super(message);
   }
 }

@@ -21,6 +21,8 @@ export interface SessionScripts {
     maxSessions: number,
   ): Promise<string[]>;
   nrsThrottle(key: string, delta: number, windowMs: number): Promise<[number, number]>;
+  /** Prunes, then up to `count` members after (`afterScore`, `afterId`) newest first: `{id, score, ...}`. */
+  nrsIndexPage(indexKey: string, now: number, count: number, afterScore: string, afterId: string): Promise<string[]>;
 }
 
 export type SessionRedisClient = (Redis | Cluster) & SessionScripts;
@@ -30,6 +32,7 @@ const script = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, impor
 function defineScripts(client: Redis | Cluster): void {
   client.defineCommand('nrsIndexAdd', { numberOfKeys: 1, lua: script('index-add-1') });
   client.defineCommand('nrsThrottle', { numberOfKeys: 1, lua: script('throttle-1') });
+  client.defineCommand('nrsIndexPage', { numberOfKeys: 1, lua: script('index-page-1') });
 }
 
 /** QUIT, or a hard disconnect if Redis does not answer within 2 s. */

@@ -19,8 +19,12 @@ import type {
   RevokeAllOptions,
   Session,
   SessionContext,
+  SessionListOptions,
+  SessionPage,
   SessionUser,
 } from './session.types.js';
+import { checkLimit, decodeCursor, encodeCursor } from './session-page.js';
+import { checkUserId } from './session-keys.js';
 
 /** A TTL that ends within this of the absolute deadline counts as capped by it. */
 const CAP_TOLERANCE_MS = 100;
@@ -102,26 +106,52 @@ export class SessionService {
     return true;
   }
 
-  /** The user's live sessions, newest first. Ids of sessions that expired are pruned from the index. */
-  async list(userId: string | number): Promise<Session[]> {
+  /**
+   * The user's live sessions, newest first: the first page (`options.limit`, default 100, at
+   * most 1000), or the page after `options.cursor`. `listPage` also says where the next page
+   * starts. With the default `maxSessionsPerUser` (100) the first page holds them all.
+   */
+  async list(userId: string | number, options?: SessionListOptions): Promise<Session[]> {
+    return (await this.listPage(userId, options)).sessions;
+  }
+
+  /**
+   * One page of the user's live sessions, newest first (by absolute deadline, i.e. login
+   * time while `absoluteTtl` is unchanged; ties by id), and the cursor of the next page
+   * (null on the last). The work per call is bounded by `limit` whatever the user holds: one
+   * script call on the index, then a `GET` and a `PTTL` per listed session. Ids of sessions
+   * that ended are pruned from the index, so a page can be shorter than `limit` (even empty)
+   * while more remain: follow `nextCursor` until it is null. A bad `limit` or `cursor`
+   * throws `SessionListOptionsException` (a 400).
+   */
+  async listPage(userId: string | number, options?: SessionListOptions): Promise<SessionPage> {
+    checkUserId(userId);
+    const limit = checkLimit(options?.limit);
+    const after = options?.cursor === undefined ? null : decodeCursor(options.cursor);
     const now = Date.now();
-    const ids = await this.store.indexedIds(userId, now);
-    if (ids.length === 0) return [];
+    const positions = await this.store.indexPage(userId, now, limit + 1, after);
+    const more = positions.length > limit;
+    if (more) positions.length = limit;
+    const nextCursor = more ? encodeCursor(positions[positions.length - 1]) : null;
+    if (positions.length === 0) return { sessions: [], nextCursor };
+    const ids = positions.map((position) => position.id);
     const entries = await this.store.readIndexed(userId, ids);
     const sessions: Session[] = [];
     for (let i = 0; i < ids.length; i++) {
       const entry = entries[i];
       const stored = entry && decodeSession(entry.value);
-      // An id listed under another user's index is never shown (a corrupted index).
-      if (entry && stored && String(stored.userId) === String(userId)) {
+      // An id listed under another user's index is never shown (a corrupted index). The id is
+      // compared with its type: the number 1 and the string "1" are different users.
+      if (entry && stored && stored.userId === userId) {
         sessions.push(this.fromEntry(ids[i], stored, entry, now));
       }
     }
-    return sessions.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+    return { sessions, nextCursor };
   }
 
   /** Revokes one of the user's sessions by public id. False if it is not one of the user's live sessions. */
   async revoke(userId: string | number, sessionId: string): Promise<boolean> {
+    checkUserId(userId);
     if (!isSessionId(sessionId)) return false;
     const revoked = await this.store.revoke(userId, sessionId);
     if (revoked) this.emitRevoked([sessionId], userId, 'revoke');
@@ -130,6 +160,7 @@ export class SessionService {
 
   /** Revokes every session of the user ("log out everywhere"), but `options.except`. Returns how many. */
   async revokeAll(userId: string | number, options?: RevokeAllOptions): Promise<number> {
+    checkUserId(userId);
     const except = options?.except !== undefined && isSessionId(options.except) ? options.except : '';
     const { ids, deleted } = await this.store.revokeAll(userId, except);
     this.emitRevoked(ids, userId, 'revoke-all');

@@ -5,6 +5,11 @@ import { SessionStoreUnavailableException } from './session.errors.js';
 import type { ResolvedSessionOptions } from './session-options.js';
 import { SessionMetrics } from './session.metrics.js';
 import { SessionRedis } from './session.redis.js';
+import type { IndexPosition } from './session-page.js';
+import { userIndexKey } from './session-keys.js';
+
+/** Ids per step of `revokeAll` (and of the liveness check when evicting past the cap). */
+const REVOKE_CHUNK = 1000;
 
 /** A stored session value with its remaining time to live. */
 export interface StoredEntry {
@@ -18,7 +23,8 @@ export interface StoredEntry {
  * Layout (see README "Redis key layout"):
  * - `<prefix><id>`: STRING, the encoded session; TTL = idle timeout capped by the absolute deadline.
  * - `<prefix>user:<userId>`: ZSET of the user's session ids scored by absolute expiry (ms);
- *   expires with its longest-lived member.
+ *   expires with its longest-lived member. `<userId>` is `userIndexSegment(userId)` (session-keys.ts):
+ *   `1` for the number 1, `"1"` for the string "1", `u-bob` for "u-bob".
  *
  * Multi-key changes are ordered single-key steps (each Cluster-safe), chosen so that
  * a revoked session can never come back and a usable session is never left out of
@@ -29,7 +35,6 @@ export class SessionStore {
   private readonly logger = new Logger('SessionModule');
   private lastErrorLog = 0;
   private readonly prefix: string;
-  private readonly indexPrefix: string;
 
   constructor(
     private readonly redis: SessionRedis,
@@ -37,15 +42,15 @@ export class SessionStore {
     private readonly metrics: SessionMetrics,
   ) {
     this.prefix = config.keyPrefix;
-    this.indexPrefix = `${config.keyPrefix}user:`;
   }
 
   sessionKey(id: string): string {
     return this.prefix + id;
   }
 
+  /** The user's index; the number 1 and the string "1" have different ones (see `userIndexSegment`). */
   indexKey(userId: string | number): string {
-    return this.indexPrefix + String(userId);
+    return userIndexKey(this.prefix, userId);
   }
 
   /**
@@ -109,7 +114,13 @@ export class SessionStore {
     const writer = this.redis.writer;
     const others: string[] = [];
     for (let i = 0; i < members.length; i += 2) if (members[i] !== newId) others.push(members[i]);
-    const alive = await Promise.all(others.map((other) => writer.exists(this.prefix + other)));
+    // A chunk at a time: an index far past the cap (the cap lowered, or a user who piled up
+    // sessions while there was none) must not queue one EXISTS per member at once.
+    const alive: number[] = [];
+    for (let i = 0; i < others.length; i += REVOKE_CHUNK) {
+      const chunk = others.slice(i, i + REVOKE_CHUNK);
+      for (const exists of await Promise.all(chunk.map((other) => writer.exists(this.prefix + other)))) alive.push(exists);
+    }
     const live = others.filter((_, i) => alive[i] === 1);
     const dead = others.filter((_, i) => alive[i] !== 1);
     // Members come oldest first; the new session always stays.
@@ -117,9 +128,13 @@ export class SessionStore {
     const evicted = live.slice(0, excess);
     // Sessions first, index after: if Redis fails half-way, an evicted session is either
     // dead or still listed, never alive and unlisted.
-    await Promise.all(evicted.map((other) => writer.del(this.prefix + other)));
     const stale = [...dead, ...evicted];
-    if (stale.length > 0) await writer.zrem(indexKey, ...stale);
+    const evict = new Set(evicted);
+    for (let i = 0; i < stale.length; i += REVOKE_CHUNK) {
+      const chunk = stale.slice(i, i + REVOKE_CHUNK);
+      await Promise.all(chunk.filter((id) => evict.has(id)).map((other) => writer.del(this.prefix + other)));
+      await writer.zrem(indexKey, ...chunk);
+    }
     return evicted;
   }
 
@@ -145,15 +160,22 @@ export class SessionStore {
     }
   }
 
-  /** The ids in a user's index (pruned of those past their absolute deadline), oldest first. */
-  async indexedIds(userId: string | number, now: number): Promise<string[]> {
-    const indexKey = this.indexKey(userId);
+  /**
+   * One page of a user's index, newest first (score descending, then id descending), after
+   * `after` (a position a previous page ended on, whether or not that entry is still there).
+   * Prunes the ids past their absolute deadline first. One script call, whatever the index holds.
+   */
+  async indexPage(
+    userId: string | number,
+    now: number,
+    count: number,
+    after: IndexPosition | null,
+  ): Promise<IndexPosition[]> {
     try {
-      const [, ids] = await Promise.all([
-        this.redis.client.zremrangebyscore(indexKey, '-inf', String(now)),
-        this.redis.client.zrange(indexKey, 0, '-1'),
-      ]);
-      return ids;
+      const reply = await this.redis.client.nrsIndexPage(this.indexKey(userId), now, count, after?.score ?? '', after?.id ?? '');
+      const page: IndexPosition[] = [];
+      for (let i = 0; i + 1 < reply.length; i += 2) page.push({ id: reply[i], score: reply[i + 1] });
+      return page;
     } catch (err) {
       throw this.unavailable(err);
     }
@@ -202,17 +224,35 @@ export class SessionStore {
   /**
    * Revokes every session of a user but `exceptId`. Returns the ids taken out of the
    * index and how many of them were live sessions.
+   *
+   * The index is worked through in chunks of `REVOKE_CHUNK` ids, oldest first, one chunk at a
+   * time: read the ids, delete their sessions, then take exactly those ids out of the index.
+   * So a user with 50,000 sessions never queues 50,000 keys of work at once ahead of other
+   * users' requests, and a failure half-way (a 503) leaves every session dead or still listed,
+   * for a retry to finish. Only ids with a deadline no later than the newest one indexed when
+   * revokeAll began are taken: a login that ends after it began is left alone and stays
+   * listed (its key was written before its index entry).
    */
   async revokeAll(userId: string | number, exceptId = ''): Promise<{ ids: string[]; deleted: number }> {
     const writer = this.redis.writer;
     const indexKey = this.indexKey(userId);
     try {
-      // Read the ids, delete their sessions, then take exactly those ids out of the index:
-      // a failure half-way leaves every session dead or still listed. A login indexed after
-      // the read is not touched, and stays listed (its key was written before its index entry).
-      const ids = (await writer.zrange(indexKey, 0, '-1')).filter((id) => id !== exceptId);
-      const deleted = await this.deleteSessions(ids);
-      for (let i = 0; i < ids.length; i += 1000) await writer.zrem(indexKey, ...ids.slice(i, i + 1000));
+      // [id, score] flat (RESP2) or [[id, score]] (RESP3): flattened either way.
+      const newest = ((await writer.zrange(indexKey, 0, '0', 'REV', 'WITHSCORES')) as unknown[]).flat();
+      const ids: string[] = [];
+      let deleted = 0;
+      if (newest.length < 2) return { ids, deleted };
+      const upTo = String(newest[1]);
+      for (;;) {
+        // Each pass takes the oldest ids left (the ones before were just removed); `except` is
+        // the only one that stays, so one more than a chunk is read.
+        const batch = await writer.zrange(indexKey, '-inf', upTo, 'BYSCORE', 'LIMIT', 0, REVOKE_CHUNK + 1);
+        const chunk = batch.filter((id) => id !== exceptId).slice(0, REVOKE_CHUNK);
+        if (chunk.length === 0) break;
+        deleted += await this.deleteSessions(chunk);
+        await writer.zrem(indexKey, ...chunk);
+        for (const id of chunk) ids.push(id);
+      }
       await this.redis.replicated();
       return { ids, deleted };
     } catch (err) {

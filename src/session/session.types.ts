@@ -57,3 +57,22 @@ export interface RevokeAllOptions {
   /** A public session id to keep (e.g. the current one for "log out other devices"). */
   except?: string;
 }
+
+/** Options of `SessionService.list` and `listPage`. */
+export interface SessionListOptions {
+  /** Sessions per page: a whole number from 1 to 1000; default 100. */
+  limit?: number;
+  /** Where to continue: the `nextCursor` of the previous page, unchanged. Left out: the first (newest) page. */
+  cursor?: string;
+}
+
+/** One page of a user's sessions, newest first. */
+export interface SessionPage {
+  /**
+   * At most `limit` live sessions. Can be shorter (even empty) while more remain: sessions
+   * that ended between the index read and the session read are left out.
+   */
+  sessions: Session[];
+  /** The cursor of the next page; null on the last page. */
+  nextCursor: string | null;
+}

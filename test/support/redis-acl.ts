@@ -7,13 +7,14 @@ import type { Redis } from 'ioredis';
  */
 export const ACL_COMMANDS = {
   /**
-   * Every app. Top level: GETEX (guard); SET, EVAL/EVALSHA (login, rotate; ioredis sends
+   * Every app. Top level: GETEX (guard); SET, EVAL/EVALSHA (login, rotate, list; ioredis sends
    * a script as EVAL once per connection, then EVALSHA); GETDEL + ZREM (logout, rotate);
-   * ZREMRANGEBYSCORE, ZRANGE, GET, PTTL (list, SessionService.get); ZSCORE (revoke's
+   * GET, PTTL (list, SessionService.get); ZRANGE (revoke-all, in chunks); ZSCORE (revoke's
    * ownership check); ZREM + DEL (revoke, revoke-all, throttle reset); EXISTS (eviction
    * past maxSessionsPerUser).
-   * Called from the Lua scripts, which ACL checks like any other command: ZADD,
-   * PEXPIREAT, ZCARD (index add), INCRBY, DECRBY, PEXPIRE (login throttling).
+   * Called from the Lua scripts, which ACL checks like any other command: ZREMRANGEBYSCORE
+   * and ZRANGE (index add, index page), ZADD, PEXPIREAT, ZCARD (index add), INCRBY,
+   * DECRBY, PEXPIRE (login throttling).
    */
   base: [
     'getex', 'set', 'get', 'pttl', 'getdel', 'del', 'exists',
