@@ -386,7 +386,9 @@ describe('faults: the app process SIGKILLed in the middle of logins', () => {
       const next = await nextInstance(prefix);
       try {
         for (const userId of members.keys()) {
-          const listed = await next.service.list(userId);
+          // The index key names the id with its type: `user:3` is the number 3 (the HTTP
+          // logins), `user:svc-3` the string (the fixture's create loops).
+          const listed = await next.service.list(/^\d+$/.test(userId) ? Number(userId) : userId);
           for (const session of listed) expect(await own.admin.exists(prefix + session.id)).toBe(1);
           const left = await own.admin.zrange(indexPrefix + userId, 0, '-1');
           const exist = await Promise.all(left.map((id) => own.admin.exists(prefix + id)));
