@@ -9,9 +9,9 @@ import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { SessionModule, SessionService } from '../src/index.js';
-import { generateToken, sessionIdOf } from '../src/session/session-token.js';
-import { encodeSession } from '../src/session/session.codec.js';
-import { userIndexKey } from '../src/session/session-keys.js';
+import { generateToken, sessionIdOf } from '../src/core/token.js';
+import { encodeSession } from '../src/core/codec.js';
+import { userIndexKey } from '../src/core/keys.js';
 import { usedMemory } from './redis-stats.js';
 import { seedIp, seedUser, TTL_SECONDS, USER_AGENT } from './seed.js';
 
@@ -114,7 +114,7 @@ export async function measureCreate(redisUrl: string, count: number, rounds = 5)
   const raw = new Redis(redisUrl, { enableAutoPipelining: true, commandTimeout: 500, maxRetriesPerRequest: 1 }) as Redis & {
     nrsIndexAdd(key: string, now: number, id: string, abs: number, remove: string, max: number): Promise<unknown>;
   };
-  raw.defineCommand('nrsIndexAdd', { numberOfKeys: 1, lua: readFileSync(new URL('../src/session/lua/index-add-1.lua', import.meta.url), 'utf8') });
+  raw.defineCommand('nrsIndexAdd', { numberOfKeys: 1, lua: readFileSync(new URL('../src/core/redis/lua/index-add-1.lua', import.meta.url), 'utf8') });
   const { context, service } = await sessionContext(redisUrl);
   const now = Date.now();
   const absolute = now + 43_200_000;

@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import signature from 'cookie-signature';
 import { SessionService } from '../src/index.js';
-import { DemoUsers } from '../src/demo/users.js';
+import { DemoUsers } from '../demo/users.js';
 import { createBenchApp } from './bench-app.js';
 import { EXPRESS_SESSION_SECRET, LOGIN_PASSWORD, seedIp, seedUser, TTL_SECONDS, USER_AGENT } from './seed.js';
 

@@ -23,7 +23,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { spawnRedisServer, trackChild } from '../src/testing/redis-server.js';
+import { spawnRedisServer, trackChild } from '../test/support/servers/redis-server.js';
 import type { LoadFinal, LoadSample, LoadSpec } from './soak-load.js';
 import type { SoakAppSample } from './soak-server.js';
 import { redisVersion, usedMemory } from './redis-stats.js';

@@ -1,17 +1,17 @@
 // The public API of nestjs-redis-session. Anything not exported here is internal.
-export { SessionModule } from './session/session.module.js';
-export { SessionService } from './session/session.service.js';
-export { SessionGuard } from './session/session.guard.js';
-export { AuthController, type LoginResponse } from './session/auth.controller.js';
-export { LoginDto } from './session/dto/login.dto.js';
-export { SessionDto, SessionListItemDto, LoginResponseDto } from './session/dto/session.dto.js';
-export { Public } from './session/decorators/public.decorator.js';
-export { Roles } from './session/decorators/roles.decorator.js';
-export { CurrentSession } from './session/decorators/current-session.decorator.js';
-export { RequireFreshSession } from './session/decorators/require-fresh-session.decorator.js';
-export { SessionStoreUnavailableException, SessionListOptionsException } from './session/session.errors.js';
-export { SessionOptionsError } from './session/session-options.js';
-export { SESSION_REQUEST_KEY } from './session/session.constants.js';
+export { SessionModule } from './session.module.js';
+export { SessionService } from './core/service.js';
+export { SessionGuard } from './http/guard.js';
+export { AuthController, type LoginResponse } from './auth/controller.js';
+export { LoginDto } from './auth/dto/login.js';
+export { SessionDto, SessionListItemDto, LoginResponseDto } from './auth/dto/session.js';
+export { Public } from './http/decorators/public.js';
+export { Roles } from './http/decorators/roles.js';
+export { CurrentSession } from './http/decorators/current-session.js';
+export { RequireFreshSession } from './http/decorators/require-fresh-session.js';
+export { SessionStoreUnavailableException, SessionListOptionsException } from './core/errors.js';
+export { SessionOptionsError } from './options/options.js';
+export { SESSION_REQUEST_KEY } from './http/metadata.js';
 export {
   SessionEvent,
   type SessionCreatedEvent,
@@ -19,7 +19,7 @@ export {
   type SessionRevokedEvent,
   type SessionRotatedEvent,
   type SessionExpiredEvent,
-} from './session/session.events.js';
+} from './integrations/events/events.js';
 export type {
   SessionModuleOptions,
   SessionModuleFactoryOptions,
@@ -32,7 +32,7 @@ export type {
   SessionCredentials,
   LoginContext,
   ValidateCredentials,
-} from './session/session-options.js';
+} from './options/options.js';
 export type {
   Session,
   SessionUser,
@@ -42,4 +42,4 @@ export type {
   RevokeAllOptions,
   SessionListOptions,
   SessionPage,
-} from './session/session.types.js';
+} from './core/types.js';

@@ -7,8 +7,8 @@ import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type Page } from 'playwright-core';
 import request from 'supertest';
-import { AppModule } from '../src/demo/app.module.js';
-import { demoAccounts, type DemoAccount } from '../src/demo/users.js';
+import { AppModule } from '../demo/app.module.js';
+import { demoAccounts, type DemoAccount } from '../demo/users.js';
 import { listeningPort } from './support/http.js';
 import { testRedisUrl, uniquePrefix } from './support/redis.js';
 

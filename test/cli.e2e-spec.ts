@@ -50,7 +50,7 @@ function transpile(out: string): void {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) {
-        if (entry.name !== 'demo' && entry.name !== 'testing') visit(path);
+        visit(path);
         continue;
       }
       const target = join(out, relative(src, path));

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { AppModule } from '../src/demo/app.module.js';
-import { demoAccounts, type DemoAccount } from '../src/demo/users.js';
+import { AppModule } from '../demo/app.module.js';
+import { demoAccounts, type DemoAccount } from '../demo/users.js';
 import { testRedisUrl, uniquePrefix } from './support/redis.js';
 
 describe('demo app', () => {

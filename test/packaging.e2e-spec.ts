@@ -68,10 +68,10 @@ async function packageDir(work: string): Promise<string> {
   const dir = join(work, 'package');
   cpSync(out, join(dir, 'dist'), { recursive: true });
   // What nest-cli.json's assets copy.
-  const lua = join(ROOT, 'src', 'session', 'lua');
-  mkdirSync(join(dir, 'dist', 'session', 'lua'), { recursive: true });
+  const lua = join(ROOT, 'src', 'core', 'redis', 'lua');
+  mkdirSync(join(dir, 'dist', 'core', 'redis', 'lua'), { recursive: true });
   for (const file of readdirSync(lua).filter((name) => name.endsWith('.lua'))) {
-    copyFileSync(join(lua, file), join(dir, 'dist', 'session', 'lua', file));
+    copyFileSync(join(lua, file), join(dir, 'dist', 'core', 'redis', 'lua', file));
   }
   for (const file of ['package.json', 'README.md']) copyFileSync(join(ROOT, file), join(dir, file));
   return dir;

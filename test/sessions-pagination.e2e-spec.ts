@@ -5,7 +5,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { performance } from 'node:perf_hooks';
 import { SessionModule, SessionService, type Session } from '../src/index.js';
-import { SessionStore } from '../src/session/session.store.js';
+import { SessionStore } from '../src/core/store.js';
 import { ADAPTERS, createTestApp, validateCredentials, type AdapterName, type TestApp } from './support/app.js';
 import { listeningPort, sessionCookie } from './support/http.js';
 import { testRedisUrl, uniquePrefix } from './support/redis.js';

@@ -1,10 +1,10 @@
 import type { Redis } from 'ioredis';
-import type { SessionService } from '../session/session.service.js';
-import type { SessionStore } from '../session/session.store.js';
-import { MAX_LIST_LIMIT } from '../session/session-page.js';
-import { isSessionId } from '../session/session-token.js';
-import type { Session } from '../session/session.types.js';
-import { userIndexPrefix, userIndexSegment } from '../session/session-keys.js';
+import type { SessionService } from '../core/service.js';
+import type { SessionStore } from '../core/store.js';
+import { MAX_LIST_LIMIT } from '../core/page.js';
+import { isSessionId } from '../core/token.js';
+import type { Session } from '../core/types.js';
+import { userIndexPrefix, userIndexSegment } from '../core/keys.js';
 import { Exit, type CliUserId, type Command } from './args.js';
 import { bytes, safeJson, safeText, shortTime, table } from './format.js';
 

@@ -37,7 +37,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   }
   // The module's own validation of the prefix and ttl (the URL is checked above, so that
   // a message never echoes a password).
-  const { validateSessionOptions } = await import('../session/session-options.js');
+  const { validateSessionOptions } = await import('../options/options.js');
   const problems = validateSessionOptions(moduleOptions(invocation, { url: 'redis://localhost' }));
   if (problems.length > 0) {
     const asFlags = problems.map((p) => p.replace('`keyPrefix`', '--prefix').replace('`ttl`', '--ttl'));
@@ -121,9 +121,9 @@ async function loadLibrary() {
   await import('reflect-metadata');
   const [{ NestFactory }, { SessionModule }, { SessionService }, { SessionStore }, { runCommand }] = await Promise.all([
     import('@nestjs/core'),
-    import('../session/session.module.js'),
-    import('../session/session.service.js'),
-    import('../session/session.store.js'),
+    import('../session.module.js'),
+    import('../core/service.js'),
+    import('../core/store.js'),
     import('./commands.js'),
   ]);
   return { NestFactory, SessionModule, SessionService, SessionStore, runCommand };

@@ -1,4 +1,4 @@
-import { provideRedis } from '../../src/testing/redis-provider.ts';
+import { provideRedis } from './servers/redis-provider.ts';
 
 /**
  * One Redis for the whole run (suites use their own key prefixes); suites that

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { spawnRedisServer, type SpawnedRedis, type SpawnRedisOptions } from '../../src/testing/redis-server.js';
+import { spawnRedisServer, type SpawnedRedis, type SpawnRedisOptions } from './servers/redis-server.js';
 
 export { spawnRedisServer, type SpawnedRedis };
 

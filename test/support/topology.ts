@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import request from 'supertest';
-import { adminCommand } from '../../src/testing/redis-admin.js';
+import { adminCommand } from './servers/redis-admin.js';
 import { sessionCookie } from './http.js';
 import { sleep } from './redis.js';
 

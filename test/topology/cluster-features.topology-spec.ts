@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Injectable, Module } from '@nestjs/common';
 import { EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
 import { SessionEvent, SessionService, type SessionExpiredEvent } from '../../src/index.js';
-import { spawnRedisCluster, type SpawnedRedisCluster } from '../../src/testing/redis-cluster.js';
+import { spawnRedisCluster, type SpawnedRedisCluster } from '../support/servers/redis-cluster.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { Redis } from 'ioredis';
 import request from 'supertest';

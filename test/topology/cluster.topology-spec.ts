@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Cluster } from 'ioredis';
 import request from 'supertest';
-import { waitFor } from '../../src/testing/redis-admin.js';
-import { spawnRedisCluster, type SpawnedRedisCluster } from '../../src/testing/redis-cluster.js';
+import { waitFor } from '../support/servers/redis-admin.js';
+import { spawnRedisCluster, type SpawnedRedisCluster } from '../support/servers/redis-cluster.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import {
   commandStats,

@@ -3,8 +3,8 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { SessionModule, SessionService, type IssuedSession, type SessionModuleOptions } from '../../src/index.js';
-import { adminCommand } from '../../src/testing/redis-admin.js';
-import { spawnRedisSentinel, type SpawnedRedisSentinel } from '../../src/testing/redis-sentinel.js';
+import { adminCommand } from '../support/servers/redis-admin.js';
+import { spawnRedisSentinel, type SpawnedRedisSentinel } from '../support/servers/redis-sentinel.js';
 import { sleep, uniquePrefix } from '../support/redis.js';
 
 /**

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { spawnRedisCluster, type SpawnedRedisCluster } from '../../src/testing/redis-cluster.js';
+import { spawnRedisCluster, type SpawnedRedisCluster } from '../support/servers/redis-cluster.js';
 import type { SessionModuleAllOptions } from '../../src/index.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { spawnRedisServer, uniquePrefix, type SpawnedRedis } from '../support/redis.js';

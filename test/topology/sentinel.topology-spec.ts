@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { adminCommand } from '../../src/testing/redis-admin.js';
-import { spawnRedisSentinel, type SpawnedRedisSentinel } from '../../src/testing/redis-sentinel.js';
+import { adminCommand } from '../support/servers/redis-admin.js';
+import { spawnRedisSentinel, type SpawnedRedisSentinel } from '../support/servers/redis-sentinel.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import {
   describeOutage,

@@ -1,5 +1,6 @@
 // Usage: node transpile.mjs <repo root> <package dir>
 // Compiles the repo's src/ (not the tests next to it, not the CLI) to <package dir>/dist
+// (and the demo's app module to <package dir>/demo)
 // with the same swc settings as Jest, copies the Lua scripts and package.json: the
 // package as an app would install it, in a second, without the 20 s of a tsc build.
 import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -37,5 +38,20 @@ for (const file of files(src)) {
     });
     writeFileSync(out.replace(/\.ts$/, '.js'), code);
   }
+}
+// The demo's app module, docs and accounts (what with-peers.mjs serves), next to dist/ as
+// they sit next to src/ in the repository: their imports of ../src/ become ../dist/.
+for (const name of ['app.module', 'demo.controller', 'docs', 'health.controller', 'login-page.controller', 'login-page.html', 'metrics.controller', 'users']) {
+  const { code } = transformFileSync(join(root, 'demo', `${name}.ts`), {
+    swcrc: false,
+    jsc: {
+      parser: { syntax: 'typescript', decorators: true },
+      transform: { legacyDecorator: true, decoratorMetadata: true },
+      target: 'es2022',
+    },
+    module: { type: 'es6' },
+  });
+  mkdirSync(join(pkg, 'demo'), { recursive: true });
+  writeFileSync(join(pkg, 'demo', `${name}.js`), code.replaceAll("'../src/", "'../dist/"));
 }
 copyFileSync(join(root, 'package.json'), join(pkg, 'package.json'));

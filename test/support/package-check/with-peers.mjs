@@ -3,10 +3,10 @@
 import 'reflect-metadata';
 // Static imports, the package's first: its modules run before @nestjs/swagger's (the order
 // in which a synchronous require() of swagger would fail or crash on Node 22.12-22.16).
-import { AppModule } from './node_modules/nestjs-redis-session/dist/demo/app.module.js';
-import { setupDemoDocs } from './node_modules/nestjs-redis-session/dist/demo/docs.js';
-import { demoAccounts } from './node_modules/nestjs-redis-session/dist/demo/users.js';
-import { loadOpenApi } from './node_modules/nestjs-redis-session/dist/session/openapi.js';
+import { AppModule } from './node_modules/nestjs-redis-session/demo/app.module.js';
+import { setupDemoDocs } from './node_modules/nestjs-redis-session/demo/docs.js';
+import { demoAccounts } from './node_modules/nestjs-redis-session/demo/users.js';
+import { loadOpenApi } from './node_modules/nestjs-redis-session/dist/integrations/openapi/decorators.js';
 import { NestFactory } from '@nestjs/core';
 
 const app = await NestFactory.create(

@@ -1,0 +1,229 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { decodeSession, encodeSession, type StoredSession } from './codec.js';
+import { SESSION_CONFIG } from '../http/metadata.js';
+import {
+  SessionEvent,
+  SessionEvents,
+  type SessionCreatedEvent,
+  type SessionDestroyedEvent,
+  type SessionRevokedEvent,
+  type SessionRotatedEvent,
+} from '../integrations/events/events.js';
+import type { ResolvedSessionOptions } from '../options/options.js';
+import { SessionMetrics } from '../integrations/metrics/metrics.js';
+import { SessionStore, type StoredEntry } from './store.js';
+import { generateToken, isSessionId, sessionIdOf, tokenDeadline } from './token.js';
+import { toStoredSession } from './stored-user.js';
+import type {
+  IssuedSession,
+  RevokeAllOptions,
+  Session,
+  SessionContext,
+  SessionListOptions,
+  SessionPage,
+  SessionUser,
+} from './types.js';
+import { checkLimit, decodeCursor, encodeCursor } from './page.js';
+import { checkUserId } from './keys.js';
+
+/** A TTL that ends within this of the absolute deadline counts as capped by it. */
+const CAP_TOLERANCE_MS = 100;
+
+/**
+ * The session API. Tokens go in and out; Redis only ever sees their hashes.
+ * Every method throws `SessionStoreUnavailableException` (503) when Redis cannot answer.
+ */
+@Injectable()
+export class SessionService {
+  private readonly ttlMs: number;
+  private readonly absoluteTtlMs: number;
+  private readonly maxDataBytes: number;
+
+  constructor(
+    private readonly store: SessionStore,
+    private readonly events: SessionEvents,
+    private readonly metrics: SessionMetrics,
+    @Inject(SESSION_CONFIG) config: ResolvedSessionOptions,
+  ) {
+    this.ttlMs = config.ttlMs;
+    this.absoluteTtlMs = config.absoluteTtlMs;
+    this.maxDataBytes = config.maxDataBytes;
+  }
+
+  /** A new session for `user` with a fresh token. The user is validated and password keys are dropped. */
+  async create(user: SessionUser, context?: SessionContext): Promise<IssuedSession> {
+    const now = Date.now();
+    const absoluteExpiresAt = now + this.absoluteTtlMs;
+    const stored = toStoredSession(user, context, now, absoluteExpiresAt, this.maxDataBytes);
+    const token = generateToken(absoluteExpiresAt);
+    const id = sessionIdOf(token);
+    const pxMs = Math.min(this.ttlMs, this.absoluteTtlMs);
+    const evicted = await this.store.insert(id, encodeSession(stored), pxMs, stored.userId, absoluteExpiresAt, now);
+    const session = toSession(id, stored, now, now + pxMs);
+    this.events.emit(SessionEvent.Created, { session } satisfies SessionCreatedEvent);
+    this.emitRevoked(evicted, stored.userId, 'max-sessions');
+    return { token, session };
+  }
+
+  /** The session a token names, without sliding it; null if the token is bad, expired or revoked. */
+  async get(token: string): Promise<Session | null> {
+    const deadline = tokenDeadline(token);
+    if (deadline <= Date.now()) return null;
+    const id = sessionIdOf(token);
+    const entry = await this.store.read(id);
+    const stored = entry && decodeSession(entry.value);
+    if (!entry || !stored || stored.absoluteExpiresAt !== deadline) return null;
+    return this.fromEntry(id, stored, entry, Date.now());
+  }
+
+  /**
+   * Validates a token and slides its idle TTL in one Redis command (what the guard
+   * runs). The new TTL is `min(ttl, absoluteExpiresAt - now)`, known from the token
+   * before Redis is asked; a token with a past deadline never reaches Redis.
+   */
+  async touch(token: string): Promise<Session | null> {
+    const deadline = tokenDeadline(token);
+    const now = Date.now();
+    const remaining = deadline - now;
+    if (remaining <= 0) return null;
+    const pxMs = remaining < this.ttlMs ? remaining : this.ttlMs;
+    const id = sessionIdOf(token);
+    const value = await this.store.touch(id, pxMs);
+    if (value === null) return null;
+    const stored = decodeSession(value);
+    if (!stored || stored.absoluteExpiresAt !== deadline) return null;
+    return toSession(id, stored, now, now + pxMs);
+  }
+
+  /** Ends the session a token names. True if there was one. */
+  async destroy(token: string): Promise<boolean> {
+    if (tokenDeadline(token) < 0) return false;
+    const id = sessionIdOf(token);
+    const stored = await this.store.destroy(id);
+    if (!stored) return false;
+    this.events.emit(SessionEvent.Destroyed, { sessionId: id, userId: stored.userId } satisfies SessionDestroyedEvent);
+    this.metrics.revoked('logout');
+    return true;
+  }
+
+  /**
+   * The user's live sessions, newest first: the first page (`options.limit`, default 100, at
+   * most 1000), or the page after `options.cursor`. `listPage` also says where the next page
+   * starts. With the default `maxSessionsPerUser` (100) the first page holds them all.
+   */
+  async list(userId: string | number, options?: SessionListOptions): Promise<Session[]> {
+    return (await this.listPage(userId, options)).sessions;
+  }
+
+  /**
+   * One page of the user's live sessions, newest first (by absolute deadline, i.e. login
+   * time while `absoluteTtl` is unchanged; ties by id), and the cursor of the next page
+   * (null on the last). The work per call is bounded by `limit` whatever the user holds: one
+   * script call on the index, then a `GET` and a `PTTL` per listed session. Ids of sessions
+   * that ended are pruned from the index, so a page can be shorter than `limit` (even empty)
+   * while more remain: follow `nextCursor` until it is null. A bad `limit` or `cursor`
+   * throws `SessionListOptionsException` (a 400).
+   */
+  async listPage(userId: string | number, options?: SessionListOptions): Promise<SessionPage> {
+    checkUserId(userId);
+    const limit = checkLimit(options?.limit);
+    const after = options?.cursor === undefined ? null : decodeCursor(options.cursor);
+    const now = Date.now();
+    const positions = await this.store.indexPage(userId, now, limit + 1, after);
+    const more = positions.length > limit;
+    if (more) positions.length = limit;
+    const nextCursor = more ? encodeCursor(positions[positions.length - 1]) : null;
+    if (positions.length === 0) return { sessions: [], nextCursor };
+    const ids = positions.map((position) => position.id);
+    const entries = await this.store.readIndexed(userId, ids);
+    const sessions: Session[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      const entry = entries[i];
+      const stored = entry && decodeSession(entry.value);
+      // An id listed under another user's index is never shown (a corrupted index). The id is
+      // compared with its type: the number 1 and the string "1" are different users.
+      if (entry && stored && stored.userId === userId) {
+        sessions.push(this.fromEntry(ids[i], stored, entry, now));
+      }
+    }
+    return { sessions, nextCursor };
+  }
+
+  /** Revokes one of the user's sessions by public id. False if it is not one of the user's live sessions. */
+  async revoke(userId: string | number, sessionId: string): Promise<boolean> {
+    checkUserId(userId);
+    if (!isSessionId(sessionId)) return false;
+    const revoked = await this.store.revoke(userId, sessionId);
+    if (revoked) this.emitRevoked([sessionId], userId, 'revoke');
+    return revoked;
+  }
+
+  /** Revokes every session of the user ("log out everywhere"), but `options.except`. Returns how many. */
+  async revokeAll(userId: string | number, options?: RevokeAllOptions): Promise<number> {
+    checkUserId(userId);
+    const except = options?.except !== undefined && isSessionId(options.except) ? options.except : '';
+    const { ids, deleted } = await this.store.revokeAll(userId, except);
+    this.emitRevoked(ids, userId, 'revoke-all');
+    return deleted;
+  }
+
+  /**
+   * Moves the session to a new token (e.g. after a privilege change). The old token
+   * stops working at once: it is deleted before the new one exists, so a concurrent
+   * logout or revocation can never be undone by a rotate. The public id changes.
+   */
+  async rotate(token: string): Promise<IssuedSession | null> {
+    const deadline = tokenDeadline(token);
+    const now = Date.now();
+    if (deadline <= now) return null;
+    const oldId = sessionIdOf(token);
+    const value = await this.store.take(oldId);
+    const stored = value === null ? null : decodeSession(value);
+    if (value === null || !stored || stored.absoluteExpiresAt !== deadline) return null;
+    const pxMs = Math.min(this.ttlMs, deadline - now);
+    const nextToken = generateToken(deadline);
+    const id = sessionIdOf(nextToken);
+    const evicted = await this.store.insert(id, value, pxMs, stored.userId, deadline, now, oldId);
+    this.events.emit(SessionEvent.Rotated, { sessionId: id, previousSessionId: oldId, userId: stored.userId } satisfies SessionRotatedEvent);
+    this.emitRevoked(evicted, stored.userId, 'max-sessions');
+    return { token: nextToken, session: toSession(id, stored, now, now + pxMs) };
+  }
+
+  private emitRevoked(ids: string[], userId: string | number, reason: SessionRevokedEvent['reason']): void {
+    this.metrics.revoked(reason, ids.length);
+    for (const sessionId of ids) {
+      this.events.emit(SessionEvent.Revoked, { sessionId, userId, reason } satisfies SessionRevokedEvent);
+    }
+  }
+
+  /**
+   * Last activity is not stored (a guarded request only resets the TTL), so it is
+   * derived: the TTL was last set to `ttl`, i.e. `expiresAt - ttl`. Once the TTL is
+   * capped by the absolute deadline Redis cannot tell, and the earliest possible
+   * time, `absoluteExpiresAt - ttl`, is reported.
+   */
+  private fromEntry(id: string, stored: StoredSession, entry: StoredEntry, now: number): Session {
+    const expiresAt = now + entry.pttlMs;
+    const capped = expiresAt >= stored.absoluteExpiresAt - CAP_TOLERANCE_MS;
+    const derived = (capped ? stored.absoluteExpiresAt : expiresAt) - this.ttlMs;
+    const lastActivityAt = Math.min(now, Math.max(stored.createdAt, derived));
+    return toSession(id, stored, lastActivityAt, expiresAt);
+  }
+}
+
+function toSession(id: string, stored: StoredSession, lastActivityAt: number, expiresAt: number): Session {
+  const session: Session = {
+    id,
+    userId: stored.userId,
+    username: stored.username,
+    role: stored.role,
+    createdAt: new Date(stored.createdAt),
+    lastActivityAt: new Date(lastActivityAt),
+    expiresAt: new Date(expiresAt),
+    absoluteExpiresAt: new Date(stored.absoluteExpiresAt),
+    ip: stored.ip,
+    userAgent: stored.userAgent,
+  };
+  if (stored.data !== undefined) session.data = stored.data;
+  return session;
+}

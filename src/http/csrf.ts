@@ -1,0 +1,90 @@
+import { ForbiddenException, Inject, Injectable } from '@nestjs/common';
+import { hash, timingSafeEqual } from 'node:crypto';
+import { SESSION_CONFIG } from './metadata.js';
+import type { ResolvedSessionOptions } from '../options/options.js';
+import type { HttpRequestLike } from './transport.js';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * CSRF protection for sessions carried by a cookie (a bearer token is never sent by the
+ * browser on its own, so bearer requests need none).
+ *
+ * The origin check follows the algorithm of Go 1.25's `http.CrossOriginProtection`:
+ * safe methods pass; `Sec-Fetch-Site: same-origin` or `none` passes; any other
+ * `Sec-Fetch-Site` passes only with a trusted `Origin`; without `Sec-Fetch-Site`, a
+ * request with no `Origin` passes (not a browser, or an old one: both refuse to send
+ * cross-site cookies with SameSite=Lax anyway), and one with an `Origin` passes when that
+ * origin's host is the request's own `Host` or the origin is trusted.
+ *
+ * The optional double-submit token is derived from the session token (one-way), so it
+ * needs no server secret and cannot be computed without the session cookie.
+ */
+@Injectable()
+export class SessionCsrf {
+  private readonly trusted: ReadonlySet<string>;
+  readonly enabled: boolean;
+  readonly doubleSubmit: boolean;
+  readonly headerName: string;
+
+  constructor(@Inject(SESSION_CONFIG) config: ResolvedSessionOptions) {
+    this.enabled = config.csrf !== null && config.transport !== 'bearer';
+    this.trusted = config.csrf?.trustedOrigins ?? new Set();
+    this.doubleSubmit = this.enabled && config.csrf?.doubleSubmit === true;
+    this.headerName = config.csrf?.headerName ?? 'x-csrf-token';
+  }
+
+  /** The 403 a request that carried the session cookie gets, or null when it may change state. */
+  refusal(request: HttpRequestLike, sessionToken: string): ForbiddenException | null {
+    if (!this.enabled || SAFE_METHODS.has(request.method ?? 'GET')) return null;
+    if (!this.sameOriginOrTrusted(request)) return new ForbiddenException('Cross-site request refused');
+    if (this.doubleSubmit) {
+      const sent = request.headers[this.headerName];
+      if (typeof sent !== 'string' || !safeEqual(sent, this.tokenFor(sessionToken))) {
+        return new ForbiddenException('Missing or invalid CSRF token');
+      }
+    }
+    return null;
+  }
+
+  /** Only the origin part of the check (what logout uses: it needs no double-submit token). */
+  checkOrigin(request: HttpRequestLike): void {
+    if (!this.enabled || SAFE_METHODS.has(request.method ?? 'GET')) return;
+    if (!this.sameOriginOrTrusted(request)) throw new ForbiddenException('Cross-site request refused');
+  }
+
+  /** The double-submit token of a session: 192 bits of SHA-256('csrf:' + token), base64url. */
+  tokenFor(sessionToken: string): string {
+    return hash('sha256', `csrf:${sessionToken}`, 'base64url').slice(0, 32);
+  }
+
+  private sameOriginOrTrusted(request: HttpRequestLike): boolean {
+    const headers = request.headers;
+    const origin = headers.origin;
+    const site = headers['sec-fetch-site'];
+    if (typeof site === 'string') {
+      if (site === 'same-origin' || site === 'none') return true;
+      return typeof origin === 'string' && this.trusted.has(origin.toLowerCase());
+    }
+    if (origin === undefined) return true;
+    if (typeof origin !== 'string') return false;
+    if (this.trusted.has(origin.toLowerCase())) return true;
+    const host = headers.host;
+    return typeof host === 'string' && originHost(origin) === host.toLowerCase();
+  }
+}
+
+function originHost(origin: string): string | null {
+  try {
+    const url = new URL(origin);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.host : null;
+  } catch {
+    return null;
+  }
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}

@@ -1,0 +1,15 @@
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import { SESSION_REQUEST_KEY } from '../metadata.js';
+import type { Session } from '../../core/types.js';
+
+/**
+ * The session `SessionGuard` validated for this request: `@CurrentSession() session: Session`,
+ * or one field of it: `@CurrentSession('userId') userId: string`.
+ * Undefined on a route the guard did not run on (or a `@Public()` one).
+ */
+export const CurrentSession = createParamDecorator(
+  (field: keyof Session | undefined, context: ExecutionContext) => {
+    const session = context.switchToHttp().getRequest()[SESSION_REQUEST_KEY] as Session | undefined;
+    return field ? session?.[field] : session;
+  },
+);

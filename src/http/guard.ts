@@ -1,0 +1,136 @@
+import {
+  ForbiddenException,
+  Injectable,
+  UnauthorizedException,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { FRESH_SESSION_KEY, IS_PUBLIC_KEY, ROLES_KEY, SESSION_REQUEST_KEY } from './metadata.js';
+import { SessionCsrf } from './csrf.js';
+import { SessionMetrics, type GuardResult } from '../integrations/metrics/metrics.js';
+import { SessionService } from '../core/service.js';
+import { SessionTransport, setResponseHeader, type HttpRequestLike } from './transport.js';
+import type { Session } from '../core/types.js';
+
+interface RouteRules {
+  isPublic: boolean;
+  roles: readonly string[] | undefined;
+  /** `@RequireFreshSession()`: the oldest login (ms) the route accepts. */
+  freshWithinMs: number | undefined;
+}
+
+type GuardedRequest = HttpRequestLike & { [SESSION_REQUEST_KEY]?: Session };
+
+/**
+ * Validates the session token and slides its idle TTL in one Redis command.
+ * 401 without a valid session, 403 when `@Roles()` excludes its role or a
+ * state-changing request with the session cookie looks cross-site (CSRF), 503 when
+ * Redis cannot answer (never a 401 that would log users out during a blip).
+ *
+ * Subclass it to change behaviour (the methods below are the hooks), e.g. to turn
+ * 401s into redirects.
+ */
+@Injectable()
+export class SessionGuard implements CanActivate {
+  /** Route metadata does not change after boot: read it once per handler. */
+  private readonly rules = new WeakMap<object, WeakMap<object, RouteRules>>();
+
+  constructor(
+    protected readonly sessions: SessionService,
+    protected readonly transport: SessionTransport,
+    protected readonly reflector: Reflector,
+    protected readonly csrf: SessionCsrf,
+    protected readonly metrics: SessionMetrics,
+  ) {}
+
+  // Not async itself: the common path hands back check()'s promise with no extra await.
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    const rules = this.routeRules(context);
+    if (rules.isPublic) return true;
+    // HTTP only; a guard that cannot check a WebSocket or RPC call refuses it.
+    if (context.getType() !== 'http') return false;
+    if (!this.metrics.enabled) return this.check(context, rules);
+    return this.checkMeasured(context, rules);
+  }
+
+  private async checkMeasured(context: ExecutionContext, rules: RouteRules): Promise<boolean> {
+    const startedAt = performance.now();
+    try {
+      const allowed = await this.check(context, rules);
+      this.metrics.guard('ok', startedAt);
+      return allowed;
+    } catch (err) {
+      this.metrics.guard(guardResult(err), startedAt);
+      throw err;
+    }
+  }
+
+  private async check(context: ExecutionContext, rules: RouteRules): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<GuardedRequest>();
+    // Already validated for this request (global guard plus @UseGuards): no second round-trip.
+    let session = request[SESSION_REQUEST_KEY];
+    if (!session) {
+      const lookup = this.transport.extract(request);
+      if (lookup.token === null) {
+        deny(context, new UnauthorizedException(lookup.ambiguous ? 'Ambiguous session cookies' : 'Authentication required'));
+      }
+      // Refused before Redis is asked: a forged request costs no round-trip.
+      if (lookup.fromCookie) {
+        const refusal = this.csrf.refusal(request, lookup.token);
+        if (refusal) deny(context, refusal);
+      }
+      const found = await this.sessions.touch(lookup.token);
+      if (!found) deny(context, new UnauthorizedException('Invalid or expired session'));
+      session = found;
+      request[SESSION_REQUEST_KEY] = session;
+    }
+    if (rules.roles && !this.hasRole(session, rules.roles)) {
+      deny(context, new ForbiddenException('Insufficient role'));
+    }
+    if (rules.freshWithinMs !== undefined && Date.now() - session.createdAt.getTime() > rules.freshWithinMs) {
+      deny(context, new ForbiddenException('Recent login required'));
+    }
+    return true;
+  }
+
+  /** Whether the session may use a route restricted to `roles`. */
+  protected hasRole(session: Session, roles: readonly string[]): boolean {
+    return session.role !== null && roles.includes(session.role);
+  }
+
+  private routeRules(context: ExecutionContext): RouteRules {
+    const controller = context.getClass();
+    const handler = context.getHandler();
+    let byHandler = this.rules.get(controller);
+    if (!byHandler) this.rules.set(controller, (byHandler = new WeakMap()));
+    let rules = byHandler.get(handler);
+    if (!rules) {
+      const targets = [handler, controller];
+      const roles = this.reflector.getAllAndOverride<string[] | undefined>(ROLES_KEY, targets);
+      rules = {
+        isPublic: this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, targets) === true,
+        roles: roles && roles.length > 0 ? roles : undefined,
+        freshWithinMs: this.reflector.getAllAndOverride<number | undefined>(FRESH_SESSION_KEY, targets),
+      };
+      byHandler.set(handler, rules);
+    }
+    return rules;
+  }
+}
+
+/**
+ * Throws a 401/403 marked `Cache-Control: no-store`: an answer that depends on the
+ * request's credentials must never be cached and served to someone else (or stand in for
+ * a page once the user has logged in).
+ */
+function deny(context: ExecutionContext, exception: UnauthorizedException | ForbiddenException): never {
+  setResponseHeader(context.switchToHttp().getResponse(), 'Cache-Control', 'no-store');
+  throw exception;
+}
+
+function guardResult(err: unknown): GuardResult {
+  if (err instanceof UnauthorizedException) return 'unauthorized';
+  if (err instanceof ForbiddenException) return 'forbidden';
+  return 'unavailable';
+}

@@ -1,0 +1,56 @@
+import { Inject, Module, Optional, RequestMethod, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
+import { LoginBodyLimitMiddleware } from './auth/dto/login-body-limit.js';
+import { openApiProvider } from './integrations/openapi/decorators.js';
+import { SESSION_CONFIG } from './http/metadata.js';
+import { SessionConfigurableModule, SESSION_CONTROLLER_ENABLED, SESSION_MODULE_OPTIONS } from './session.module-definition.js';
+import { resolveModuleOptions } from './options/options.js';
+import { SessionCsrf } from './http/csrf.js';
+import { SessionEvents } from './integrations/events/events.js';
+import { SessionGuard } from './http/guard.js';
+import { SessionRedis } from './core/redis/connection.js';
+import { SessionService } from './core/service.js';
+import { SessionStore } from './core/store.js';
+import { SessionLoginThrottle } from './auth/login-throttle.js';
+import { SessionLint } from './options/boot-check.js';
+import { SessionMetrics } from './integrations/metrics/metrics.js';
+import { SessionTransport } from './http/transport.js';
+
+/**
+ * Server-side sessions in Redis.
+ *
+ * ```ts
+ * SessionModule.forRoot({ redis: { url: 'redis://localhost:6379' }, validateCredentials })
+ * ```
+ * Provides `SessionService` and `SessionGuard`; registers `AuthController` under
+ * `/auth` unless `controller: false`. Options are checked when the app initialises.
+ */
+@Module({
+  providers: [
+    { provide: SESSION_CONFIG, inject: [SESSION_MODULE_OPTIONS], useFactory: resolveModuleOptions },
+    SessionRedis,
+    SessionEvents,
+    SessionStore,
+    SessionService,
+    SessionTransport,
+    SessionCsrf,
+    SessionLoginThrottle,
+    SessionLint,
+    SessionMetrics,
+    SessionGuard,
+    // Applies the OpenAPI decorators when @nestjs/swagger is installed (an optional peer).
+    openApiProvider,
+  ],
+  // The guard is instantiated in every module that uses it, so its dependencies are exported too;
+  // SessionStore for the health indicator (nestjs-redis-session/health).
+  exports: [SessionService, SessionGuard, SessionTransport, SessionCsrf, SessionMetrics, SESSION_CONFIG, SessionStore],
+})
+export class SessionModule extends SessionConfigurableModule implements NestModule {
+  constructor(@Optional() @Inject(SESSION_CONTROLLER_ENABLED) private readonly controllerEnabled = false) {
+    super();
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    // Refuses an oversized login body before Fastify parses it (see the middleware).
+    if (this.controllerEnabled) consumer.apply(LoginBodyLimitMiddleware).forRoutes({ path: 'auth/login', method: RequestMethod.POST });
+  }
+}

@@ -1,8 +1,0 @@
-import { SetMetadata } from '@nestjs/common';
-import { ROLES_KEY } from '../session.constants.js';
-
-/**
- * `SessionGuard` answers 403 unless the session's role is one of `roles`.
- * On a handler it overrides the controller's list.
- */
-export const Roles = (...roles: string[]): MethodDecorator & ClassDecorator => SetMetadata(ROLES_KEY, roles);
