@@ -2,7 +2,8 @@
 export { SessionModule } from './session.module.js';
 export { SessionService } from './core/service.js';
 export { SessionGuard } from './http/guard.js';
-export { AuthController, type LoginResponse } from './auth/controller.js';
+export { AuthController } from './auth/controller.js';
+export type { LoginResponse } from './auth/types.js';
 export { LoginDto } from './auth/dto/login.js';
 export { SessionDto, SessionListItemDto, LoginResponseDto } from './auth/dto/session.js';
 export { Public } from './http/decorators/public.js';
@@ -10,7 +11,7 @@ export { Roles } from './http/decorators/roles.js';
 export { CurrentSession } from './http/decorators/current-session.js';
 export { RequireFreshSession } from './http/decorators/require-fresh-session.js';
 export { SessionStoreUnavailableException, SessionListOptionsException } from './core/errors.js';
-export { SessionOptionsError } from './options/options.js';
+export { SessionOptionsError } from './options/error.js';
 export { SESSION_REQUEST_KEY } from './http/metadata.js';
 export {
   SessionEvent,
@@ -19,20 +20,8 @@ export {
   type SessionRevokedEvent,
   type SessionRotatedEvent,
   type SessionExpiredEvent,
-} from './integrations/events/events.js';
-export type {
-  SessionModuleOptions,
-  SessionModuleFactoryOptions,
-  SessionModuleExtras,
-  SessionModuleAllOptions,
-  SessionRedisOptions,
-  SessionCookieOptions,
-  SessionCsrfOptions,
-  SessionLoginThrottleOptions,
-  SessionCredentials,
-  LoginContext,
-  ValidateCredentials,
-} from './options/options.js';
+} from './core/events.js';
+export type { SessionModuleOptions, SessionModuleFactoryOptions, SessionModuleExtras, SessionRedisOptions, SessionCookieOptions, SessionCsrfOptions, SessionLoginThrottleOptions, SessionCredentials, LoginContext, ValidateCredentials } from './options/types.js';
 export type {
   Session,
   SessionUser,

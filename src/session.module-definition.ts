@@ -2,7 +2,8 @@ import { ConfigurableModuleBuilder, type Provider } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AuthController } from './auth/controller.js';
 import { SessionGuard } from './http/guard.js';
-import type { SessionModuleExtras, SessionModuleFactoryOptions } from './options/options.js';
+import { SESSION_DEFAULTS } from './options/defaults.js';
+import type { SessionModuleExtras, SessionModuleFactoryOptions } from './options/types.js';
 
 /** Whether `AuthController` is registered (the module's middleware only applies to its routes). */
 export const SESSION_CONTROLLER_ENABLED = Symbol('nestjs-redis-session:controller-enabled');
@@ -15,11 +16,11 @@ export const SESSION_CONTROLLER_ENABLED = Symbol('nestjs-redis-session:controlle
 export const {
   ConfigurableModuleClass: SessionConfigurableModule,
   MODULE_OPTIONS_TOKEN: SESSION_MODULE_OPTIONS,
-  OPTIONS_TYPE: SESSION_OPTIONS_TYPE,
-  ASYNC_OPTIONS_TYPE: SESSION_ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<SessionModuleFactoryOptions>({ moduleName: 'Session' })
   .setClassMethodName('forRoot')
-  .setExtras<SessionModuleExtras>({ controller: true, globalGuard: false, isGlobal: false }, (definition, extras) => {
+  .setExtras<SessionModuleExtras>(
+    { controller: SESSION_DEFAULTS.controller, globalGuard: SESSION_DEFAULTS.globalGuard, isGlobal: SESSION_DEFAULTS.isGlobal },
+    (definition, extras) => {
     const providers: Provider[] = [...(definition.providers ?? [])];
     // useExisting: the global guard is the same instance the module exports.
     if (extras.globalGuard) providers.push({ provide: APP_GUARD, useExisting: SessionGuard });

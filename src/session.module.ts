@@ -1,19 +1,23 @@
 import { Inject, Module, Optional, RequestMethod, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { LoginBodyLimitMiddleware } from './auth/dto/login-body-limit.js';
-import { openApiProvider } from './integrations/openapi/decorators.js';
-import { SESSION_CONFIG } from './http/metadata.js';
-import { SessionConfigurableModule, SESSION_CONTROLLER_ENABLED, SESSION_MODULE_OPTIONS } from './session.module-definition.js';
-import { resolveModuleOptions } from './options/options.js';
-import { SessionCsrf } from './http/csrf.js';
-import { SessionEvents } from './integrations/events/events.js';
-import { SessionGuard } from './http/guard.js';
+import { LoginService } from './auth/login-service.js';
+import { SessionLoginThrottle } from './auth/login-throttle.js';
+import { SessionCounters } from './core/counters.js';
+import { SessionEventSink } from './core/events.js';
 import { SessionRedis } from './core/redis/connection.js';
 import { SessionService } from './core/service.js';
 import { SessionStore } from './core/store.js';
-import { SessionLoginThrottle } from './auth/login-throttle.js';
-import { SessionLint } from './options/boot-check.js';
-import { SessionMetrics } from './integrations/metrics/metrics.js';
+import { SessionCookies } from './http/cookies.js';
+import { SessionCsrf } from './http/csrf.js';
+import { SessionGuard } from './http/guard.js';
 import { SessionTransport } from './http/transport.js';
+import { SessionEvents } from './integrations/events/events.js';
+import { SessionExpirySubscriber } from './integrations/events/expiry-subscriber.js';
+import { SessionMetrics } from './integrations/metrics/metrics.js';
+import { openApiProvider } from './integrations/openapi/decorators.js';
+import { SessionBootCheck } from './options/boot-check.js';
+import { RESOLVED_SESSION_OPTIONS, resolveModuleOptions } from './options/resolve.js';
+import { SessionConfigurableModule, SESSION_CONTROLLER_ENABLED, SESSION_MODULE_OPTIONS } from './session.module-definition.js';
 
 /**
  * Server-side sessions in Redis.
@@ -26,23 +30,30 @@ import { SessionTransport } from './http/transport.js';
  */
 @Module({
   providers: [
-    { provide: SESSION_CONFIG, inject: [SESSION_MODULE_OPTIONS], useFactory: resolveModuleOptions },
+    { provide: RESOLVED_SESSION_OPTIONS, inject: [SESSION_MODULE_OPTIONS], useFactory: resolveModuleOptions },
+    // First: bad options fail the boot before anything connects.
+    SessionBootCheck,
     SessionRedis,
-    SessionEvents,
     SessionStore,
     SessionService,
     SessionTransport,
+    SessionCookies,
     SessionCsrf,
     SessionLoginThrottle,
-    SessionLint,
+    LoginService,
     SessionMetrics,
+    SessionEvents,
+    SessionExpirySubscriber,
+    // The core reports through these; the integrations implement them.
+    { provide: SessionCounters, useExisting: SessionMetrics },
+    { provide: SessionEventSink, useExisting: SessionEvents },
     SessionGuard,
     // Applies the OpenAPI decorators when @nestjs/swagger is installed (an optional peer).
     openApiProvider,
   ],
   // The guard is instantiated in every module that uses it, so its dependencies are exported too;
   // SessionStore for the health indicator (nestjs-redis-session/health).
-  exports: [SessionService, SessionGuard, SessionTransport, SessionCsrf, SessionMetrics, SESSION_CONFIG, SessionStore],
+  exports: [SessionService, SessionGuard, SessionTransport, SessionCsrf, SessionMetrics, RESOLVED_SESSION_OPTIONS, SessionStore],
 })
 export class SessionModule extends SessionConfigurableModule implements NestModule {
   constructor(@Optional() @Inject(SESSION_CONTROLLER_ENABLED) private readonly controllerEnabled = false) {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
-import { SessionModule, SessionService, type SessionModuleAllOptions } from '../src/index.js';
+import { SessionModule, SessionService, type SessionModuleOptions } from '../src/index.js';
 import { adminCommand } from './support/servers/redis-admin.js';
 import { trackChild } from './support/servers/redis-server.js';
 import { ADAPTERS, createTestApp, type TestApp } from './support/app.js';
@@ -29,13 +29,13 @@ const LIMIT_503_MS = 1600;
  * worker can reach: logins that answer 503 during a stall are still counted once Redis
  * resumes (see the known-bug test at the end), and every request comes from 127.0.0.1.
  */
-const LOOSE_THROTTLE: SessionModuleAllOptions['loginThrottle'] = {
+const LOOSE_THROTTLE: SessionModuleOptions['loginThrottle'] = {
   perUsername: { limit: 1000, windowSeconds: 900 },
   perIp: { limit: 100_000, windowSeconds: 900 },
 };
 
 /** Users of the traffic generator: `<target>-<worker>` and `<target>-steady`, password 'pw'. */
-const workerCredentials: SessionModuleAllOptions['validateCredentials'] = async ({ username, password }) =>
+const workerCredentials: SessionModuleOptions['validateCredentials'] = async ({ username, password }) =>
   password === 'pw' && /^(express|fastify)-(\d+|steady)$/.test(username) ? { id: username, username, role: 'user' } : null;
 
 /** Operations that need Redis (the rest are refused before it is asked). */

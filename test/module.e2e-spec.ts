@@ -10,7 +10,7 @@ import {
   SessionModule,
   SessionService,
   type Session,
-  type SessionModuleAllOptions,
+  type SessionModuleOptions,
 } from '../src/index.js';
 import { ADAPTERS, createTestApp, GuardedController, listenOn, validateCredentials } from './support/app.js';
 import { sessionCookie } from './support/http.js';
@@ -18,7 +18,7 @@ import { keysWithPrefix, sleep, TEST_CLIENT_NAME, testRedisUrl, uniquePrefix, us
 
 async function initWith(options: unknown): Promise<void> {
   const moduleRef = await Test.createTestingModule({
-    imports: [SessionModule.forRoot(options as SessionModuleAllOptions)],
+    imports: [SessionModule.forRoot(options as SessionModuleOptions)],
   }).compile();
   const app = moduleRef.createNestApplication({ logger: false });
   try {

@@ -10,7 +10,7 @@ import request from 'supertest';
 import { HealthController } from '../demo/health.controller.js';
 import { SessionHealthIndicator } from '../src/health/index.js';
 import { findFreePort } from './support/servers/redis-server.js';
-import { SessionEvent, SessionModule, SessionService, type SessionExpiredEvent, type SessionModuleAllOptions } from '../src/index.js';
+import { SessionEvent, SessionModule, SessionService, type SessionExpiredEvent, type SessionModuleOptions } from '../src/index.js';
 import { ADAPTERS, GuardedController, listenOn, validateCredentials, type AdapterName } from './support/app.js';
 import { createCertificateAuthority, type TestCertificateAuthority } from './support/certificates.js';
 import { sessionCookie, tokenOf } from './support/http.js';
@@ -67,7 +67,7 @@ interface SecureApp {
  * an expiry-event listener, on the default key prefix `session:` (the one the ACL rule
  * names). Login throttling: 3 failures per username, no slow-down.
  */
-async function secureApp(options: Partial<SessionModuleAllOptions>, adapter: AdapterName = 'express'): Promise<SecureApp> {
+async function secureApp(options: Partial<SessionModuleOptions>, adapter: AdapterName = 'express'): Promise<SecureApp> {
   const logger = new CapturingLogger();
   @Module({
     imports: [
@@ -314,7 +314,7 @@ describe('Redis with a password and a minimal ACL user', () => {
     const probes: Array<{
       command: string;
       route: string;
-      options?: Partial<SessionModuleAllOptions>;
+      options?: Partial<SessionModuleOptions>;
       /** Remove the command before the app connects (EVAL is only sent on a connection's first script). */
       beforeConnect?: boolean;
       run(ctx: { http: Http; cookie: string; otherId: string }): request.Test;

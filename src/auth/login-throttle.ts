@@ -1,9 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { hash } from 'node:crypto';
-import { SESSION_CONFIG } from '../http/metadata.js';
-import type { ResolvedSessionOptions } from '../options/options.js';
-import { ipBucket, normalizeUsername } from '../core/throttle-subject.js';
+import { throttleIpKey, throttleUserKey } from '../core/keys.js';
 import { SessionStore } from '../core/store.js';
+import { RESOLVED_SESSION_OPTIONS, type ResolvedSessionOptions } from '../options/resolve.js';
 
 /** What to do with a login attempt. */
 export interface ThrottleVerdict {
@@ -33,12 +31,14 @@ const refusal = (pttlMs: number): ThrottleVerdict => ({ retryAfterSeconds: Math.
 @Injectable()
 export class SessionLoginThrottle {
   private readonly rules: ResolvedSessionOptions['loginThrottle'];
+  private readonly keyPrefix: string;
 
   constructor(
     private readonly store: SessionStore,
-    @Inject(SESSION_CONFIG) config: ResolvedSessionOptions,
+    @Inject(RESOLVED_SESSION_OPTIONS) config: ResolvedSessionOptions,
   ) {
     this.rules = config.loginThrottle;
+    this.keyPrefix = config.keyPrefix;
   }
 
   /**
@@ -52,11 +52,11 @@ export class SessionLoginThrottle {
     try {
       if (ip) {
         sent = 'ip';
-        const address = await this.store.countAttempt(ipKey(ip), 1, rules.perIp.windowMs);
+        const address = await this.store.countAttempt(throttleIpKey(this.keyPrefix, ip), 1, rules.perIp.windowMs);
         if (address.count > rules.perIp.limit) return refusal(address.pttlMs);
       }
       sent = 'both';
-      const user = await this.store.countAttempt(userKey(username), 1, rules.perUsername.windowMs);
+      const user = await this.store.countAttempt(throttleUserKey(this.keyPrefix, username), 1, rules.perUsername.windowMs);
       if (user.count > rules.perUsername.limit) return refusal(user.pttlMs);
       const failedBefore = user.count - 1;
       if (failedBefore < rules.delayAfter) return GO;
@@ -80,8 +80,8 @@ export class SessionLoginThrottle {
     const rules = this.rules;
     if (!rules) return;
     await Promise.all([
-      this.store.resetCounter(userKey(username)),
-      ip ? this.store.countAttempt(ipKey(ip), -1, rules.perIp.windowMs) : null,
+      this.store.resetCounter(throttleUserKey(this.keyPrefix, username)),
+      ip ? this.store.countAttempt(throttleIpKey(this.keyPrefix, ip), -1, rules.perIp.windowMs) : null,
     ]);
   }
 
@@ -89,16 +89,8 @@ export class SessionLoginThrottle {
     const rules = this.rules;
     if (!rules) return;
     await Promise.all([
-      username !== undefined ? this.store.countAttempt(userKey(username), -1, rules.perUsername.windowMs) : null,
-      ip ? this.store.countAttempt(ipKey(ip), -1, rules.perIp.windowMs) : null,
+      username !== undefined ? this.store.countAttempt(throttleUserKey(this.keyPrefix, username), -1, rules.perUsername.windowMs) : null,
+      ip ? this.store.countAttempt(throttleIpKey(this.keyPrefix, ip), -1, rules.perIp.windowMs) : null,
     ]).catch(() => undefined);
   }
-}
-
-function userKey(username: string): string {
-  return `throttle:user:${hash('sha256', normalizeUsername(username), 'base64url').slice(0, 22)}`;
-}
-
-function ipKey(ip: string): string {
-  return `throttle:ip:${ipBucket(ip)}`;
 }

@@ -37,7 +37,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   }
   // The module's own validation of the prefix and ttl (the URL is checked above, so that
   // a message never echoes a password).
-  const { validateSessionOptions } = await import('../options/options.js');
+  const { validateSessionOptions } = await import('../options/validate.js');
   const problems = validateSessionOptions(moduleOptions(invocation, { url: 'redis://localhost' }));
   if (problems.length > 0) {
     const asFlags = problems.map((p) => p.replace('`keyPrefix`', '--prefix').replace('`ttl`', '--ttl'));

@@ -1,8 +1,95 @@
+import { hash } from 'node:crypto';
+import { ipBucket, normalizeUsername } from './throttle-subject.js';
+import { isSessionId } from './token.js';
+
 /**
- * Names of the Redis keys the module writes (see README "Redis key layout"). Every user index
- * key is built here, by the store, the CLI and the benchmarks alike; the other key names are
- * meant to move here too.
+ * THE Redis key layout: every key the module writes is named here, by the store, the login
+ * throttle, the expiry subscriber, the CLI and the benchmarks alike. The README's "Redis key
+ * layout" section describes `KEY_LAYOUT` (test/key-layout.int-spec.ts holds them together).
+ *
+ * Every key starts with the `keyPrefix` option (default `session:`). The shapes never
+ * overlap: a session id is 22 base64url characters with no `:`, and every other key has a
+ * `:` right after its kind (`user:`, `throttle:`).
  */
+
+/** One row of the layout, as the README and `nestjs-redis-session stats` show it. */
+export interface KeyKind {
+  kind: 'session' | 'user-index' | 'throttle-ip' | 'throttle-user';
+  /** The key's name, with `<prefix>` for `keyPrefix`. */
+  pattern: string;
+  type: 'STRING' | 'ZSET';
+  what: string;
+  ttl: string;
+}
+
+export const KEY_LAYOUT: readonly KeyKind[] = [
+  {
+    kind: 'session',
+    pattern: '<prefix><id>',
+    type: 'STRING',
+    what: 'one session (JSON); <id> is the public session id, a hash of the token',
+    ttl: 'the idle timeout, capped by the absolute deadline; slid by every guarded request',
+  },
+  {
+    kind: 'user-index',
+    pattern: '<prefix>user:<userId>',
+    type: 'ZSET',
+    what: "the user's session ids, scored by absolute deadline (ms)",
+    ttl: 'that of its longest-lived member',
+  },
+  {
+    kind: 'throttle-ip',
+    pattern: '<prefix>throttle:ip:<address>',
+    type: 'STRING',
+    what: 'failed logins from one IPv4 address or IPv6 /64',
+    ttl: 'loginThrottle.perIp.windowSeconds from the first attempt',
+  },
+  {
+    kind: 'throttle-user',
+    pattern: '<prefix>throttle:user:<hash>',
+    type: 'STRING',
+    what: 'failed logins for one username (SHA-256 of the normalised name, never the name)',
+    ttl: 'loginThrottle.perUsername.windowSeconds from the first attempt',
+  },
+];
+
+/** A session's key: `<prefix><id>`. */
+export function sessionKey(keyPrefix: string, id: string): string {
+  return keyPrefix + id;
+}
+
+/** The session id a key names, or null for any other key (an index, a counter, another app's). */
+export function sessionIdOfKey(keyPrefix: string, key: string): string | null {
+  if (!key.startsWith(keyPrefix)) return null;
+  const id = key.slice(keyPrefix.length);
+  return isSessionId(id) ? id : null;
+}
+
+/** What every login throttle key starts with: `<prefix>throttle:`. */
+export function throttlePrefix(keyPrefix: string): string {
+  return `${keyPrefix}throttle:`;
+}
+
+/** The failed-login counter of an IP: `<prefix>throttle:ip:<IPv4, or the /64 of an IPv6 address>`. */
+export function throttleIpKey(keyPrefix: string, ip: string): string {
+  return `${throttlePrefix(keyPrefix)}ip:${ipBucket(ip)}`;
+}
+
+/** The failed-login counter of a username: `<prefix>throttle:user:<22 characters of SHA-256>`; names never reach Redis. */
+export function throttleUserKey(keyPrefix: string, username: string): string {
+  return `${throttlePrefix(keyPrefix)}user:${hash('sha256', normalizeUsername(username), 'base64url').slice(0, 22)}`;
+}
+
+/** Which row of `KEY_LAYOUT` a key under the prefix belongs to; null for a key that is none of the module's. */
+export function kindOfKey(keyPrefix: string, key: string): KeyKind['kind'] | null {
+  if (!key.startsWith(keyPrefix)) return null;
+  if (sessionIdOfKey(keyPrefix, key) !== null) return 'session';
+  const rest = key.slice(keyPrefix.length);
+  if (rest.startsWith('user:')) return 'user-index';
+  if (rest.startsWith('throttle:ip:')) return 'throttle-ip';
+  if (rest.startsWith('throttle:user:')) return 'throttle-user';
+  return null;
+}
 
 /** A string user id that a number id would print as, or one that starts with `"`: such ids are quoted. */
 const NEEDS_QUOTES = /^(?:-?\d+$|")/;

@@ -1,19 +1,20 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { RESOLVED_SESSION_OPTIONS, type ResolvedSessionOptions } from '../options/resolve.js';
 import { decodeSession, encodeSession, type StoredSession } from './codec.js';
-import { SESSION_CONFIG } from '../http/metadata.js';
+import { SessionCounters } from './counters.js';
 import {
   SessionEvent,
-  SessionEvents,
+  SessionEventSink,
   type SessionCreatedEvent,
   type SessionDestroyedEvent,
   type SessionRevokedEvent,
   type SessionRotatedEvent,
-} from '../integrations/events/events.js';
-import type { ResolvedSessionOptions } from '../options/options.js';
-import { SessionMetrics } from '../integrations/metrics/metrics.js';
+} from './events.js';
+import { checkUserId } from './keys.js';
+import { checkLimit, decodeCursor, encodeCursor } from './page.js';
 import { SessionStore, type StoredEntry } from './store.js';
-import { generateToken, isSessionId, sessionIdOf, tokenDeadline } from './token.js';
 import { toStoredSession } from './stored-user.js';
+import { generateToken, isSessionId, sessionIdOf, tokenDeadline } from './token.js';
 import type {
   IssuedSession,
   RevokeAllOptions,
@@ -23,8 +24,6 @@ import type {
   SessionPage,
   SessionUser,
 } from './types.js';
-import { checkLimit, decodeCursor, encodeCursor } from './page.js';
-import { checkUserId } from './keys.js';
 
 /** A TTL that ends within this of the absolute deadline counts as capped by it. */
 const CAP_TOLERANCE_MS = 100;
@@ -41,9 +40,9 @@ export class SessionService {
 
   constructor(
     private readonly store: SessionStore,
-    private readonly events: SessionEvents,
-    private readonly metrics: SessionMetrics,
-    @Inject(SESSION_CONFIG) config: ResolvedSessionOptions,
+    private readonly events: SessionEventSink,
+    private readonly counters: SessionCounters,
+    @Inject(RESOLVED_SESSION_OPTIONS) config: ResolvedSessionOptions,
   ) {
     this.ttlMs = config.ttlMs;
     this.absoluteTtlMs = config.absoluteTtlMs;
@@ -102,7 +101,7 @@ export class SessionService {
     const stored = await this.store.destroy(id);
     if (!stored) return false;
     this.events.emit(SessionEvent.Destroyed, { sessionId: id, userId: stored.userId } satisfies SessionDestroyedEvent);
-    this.metrics.revoked('logout');
+    this.counters.revoked('logout');
     return true;
   }
 
@@ -190,7 +189,7 @@ export class SessionService {
   }
 
   private emitRevoked(ids: string[], userId: string | number, reason: SessionRevokedEvent['reason']): void {
-    this.metrics.revoked(reason, ids.length);
+    this.counters.revoked(reason, ids.length);
     for (const sessionId of ids) {
       this.events.emit(SessionEvent.Revoked, { sessionId, userId, reason } satisfies SessionRevokedEvent);
     }

@@ -1,3 +1,7 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { RESOLVED_SESSION_OPTIONS, type ResolvedSessionOptions } from '../options/resolve.js';
+import { appendSetCookie } from './request.js';
+
 /** Result of looking for one cookie in a Cookie header. */
 export const AMBIGUOUS = Symbol('ambiguous');
 
@@ -72,4 +76,46 @@ export function cookieAttributeSuffix(attributes: CookieAttributes, httpOnly = t
   if (attributes.secure) suffix += '; Secure';
   suffix += `; SameSite=${attributes.sameSite[0].toUpperCase()}${attributes.sameSite.slice(1)}`;
   return suffix;
+}
+
+const EXPIRED_DATE = 'Thu, 01 Jan 1970 00:00:00 GMT';
+
+/**
+ * Writes the session cookie with the module's attributes (name, `__Host-`, Secure,
+ * SameSite, Path, Domain, persistence). The header strings that never change are built
+ * once, at boot.
+ */
+@Injectable()
+export class SessionCookies {
+  private readonly name: string;
+  private readonly suffix: string;
+  private readonly clearValue: string;
+  private readonly persistent: boolean;
+
+  constructor(@Inject(RESOLVED_SESSION_OPTIONS) config: ResolvedSessionOptions) {
+    this.name = config.cookie.name;
+    this.suffix = cookieAttributeSuffix(config.cookie);
+    this.persistent = config.cookie.persistent;
+    this.clearValue = clearingValue(this.name, this.suffix);
+  }
+
+  /** Sets the session cookie; a persistent cookie lasts until the absolute deadline. */
+  setCookie(response: unknown, token: string, absoluteExpiresAt: Date): void {
+    let value = `${this.name}=${token}${this.suffix}`;
+    if (this.persistent) {
+      const maxAge = Math.max(0, Math.floor((absoluteExpiresAt.getTime() - Date.now()) / 1000));
+      value += `; Max-Age=${maxAge}`;
+    }
+    appendSetCookie(response, value);
+  }
+
+  /** Tells the browser to drop the session cookie (`Max-Age=0` and a past `Expires`). */
+  clearCookie(response: unknown): void {
+    appendSetCookie(response, this.clearValue);
+  }
+}
+
+/** The Set-Cookie value that drops a cookie set with the same name and attributes. */
+export function clearingValue(name: string, suffix: string): string {
+  return `${name}=${suffix}; Max-Age=0; Expires=${EXPIRED_DATE}`;
 }

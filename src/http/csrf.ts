@@ -1,8 +1,9 @@
 import { ForbiddenException, Inject, Injectable } from '@nestjs/common';
 import { hash, timingSafeEqual } from 'node:crypto';
-import { SESSION_CONFIG } from './metadata.js';
-import type { ResolvedSessionOptions } from '../options/options.js';
-import type { HttpRequestLike } from './transport.js';
+import { SESSION_DEFAULTS } from '../options/defaults.js';
+import { RESOLVED_SESSION_OPTIONS, type ResolvedSessionOptions } from '../options/resolve.js';
+import { clearingValue, cookieAttributeSuffix } from './cookies.js';
+import { appendSetCookie, type HttpRequestLike } from './request.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -18,7 +19,9 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * origin's host is the request's own `Host` or the origin is trusted.
  *
  * The optional double-submit token is derived from the session token (one-way), so it
- * needs no server secret and cannot be computed without the session cookie.
+ * needs no server secret and cannot be computed without the session cookie. Its cookie,
+ * `<cookie.name>_csrf`, has the session cookie's attributes but HttpOnly, since page
+ * scripts must read it.
  */
 @Injectable()
 export class SessionCsrf {
@@ -26,12 +29,19 @@ export class SessionCsrf {
   readonly enabled: boolean;
   readonly doubleSubmit: boolean;
   readonly headerName: string;
+  /** Name of the readable double-submit cookie: `<cookie.name>_csrf`. */
+  readonly cookieName: string;
+  private readonly cookieSuffix: string;
+  private readonly clearValue: string;
 
-  constructor(@Inject(SESSION_CONFIG) config: ResolvedSessionOptions) {
+  constructor(@Inject(RESOLVED_SESSION_OPTIONS) config: ResolvedSessionOptions) {
     this.enabled = config.csrf !== null && config.transport !== 'bearer';
     this.trusted = config.csrf?.trustedOrigins ?? new Set();
     this.doubleSubmit = this.enabled && config.csrf?.doubleSubmit === true;
-    this.headerName = config.csrf?.headerName ?? 'x-csrf-token';
+    this.headerName = config.csrf?.headerName ?? SESSION_DEFAULTS.csrf.headerName;
+    this.cookieName = `${config.cookie.name}_csrf`;
+    this.cookieSuffix = cookieAttributeSuffix(config.cookie, false);
+    this.clearValue = clearingValue(this.cookieName, this.cookieSuffix);
   }
 
   /** The 403 a request that carried the session cookie gets, or null when it may change state. */
@@ -56,6 +66,15 @@ export class SessionCsrf {
   /** The double-submit token of a session: 192 bits of SHA-256('csrf:' + token), base64url. */
   tokenFor(sessionToken: string): string {
     return hash('sha256', `csrf:${sessionToken}`, 'base64url').slice(0, 32);
+  }
+
+  /** Sets the double-submit cookie (readable by page scripts, the session cookie's attributes otherwise). */
+  setCookie(response: unknown, value: string): void {
+    appendSetCookie(response, `${this.cookieName}=${value}${this.cookieSuffix}`);
+  }
+
+  clearCookie(response: unknown): void {
+    appendSetCookie(response, this.clearValue);
   }
 
   private sameOriginOrTrusted(request: HttpRequestLike): boolean {

@@ -6,12 +6,13 @@ import {
   type ExecutionContext,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { FRESH_SESSION_KEY, IS_PUBLIC_KEY, ROLES_KEY, SESSION_REQUEST_KEY } from './metadata.js';
-import { SessionCsrf } from './csrf.js';
-import { SessionMetrics, type GuardResult } from '../integrations/metrics/metrics.js';
 import { SessionService } from '../core/service.js';
-import { SessionTransport, setResponseHeader, type HttpRequestLike } from './transport.js';
 import type { Session } from '../core/types.js';
+import { SessionMetrics, type GuardResult } from '../integrations/metrics/metrics.js';
+import { SessionCsrf } from './csrf.js';
+import { FRESH_SESSION_KEY, IS_PUBLIC_KEY, ROLES_KEY, SESSION_REQUEST_KEY } from './metadata.js';
+import { setResponseHeader, type HttpRequestLike } from './request.js';
+import { SessionTransport, type TokenLookup } from './transport.js';
 
 interface RouteRules {
   isPublic: boolean;
@@ -20,7 +21,8 @@ interface RouteRules {
   freshWithinMs: number | undefined;
 }
 
-type GuardedRequest = HttpRequestLike & { [SESSION_REQUEST_KEY]?: Session };
+/** A request the guard has seen: it carries the validated session under `SESSION_REQUEST_KEY`. */
+export type GuardedRequest = HttpRequestLike & { [SESSION_REQUEST_KEY]?: Session };
 
 /**
  * Validates the session token and slides its idle TTL in one Redis command.
@@ -28,8 +30,9 @@ type GuardedRequest = HttpRequestLike & { [SESSION_REQUEST_KEY]?: Session };
  * state-changing request with the session cookie looks cross-site (CSRF), 503 when
  * Redis cannot answer (never a 401 that would log users out during a blip).
  *
- * Subclass it to change behaviour (the methods below are the hooks), e.g. to turn
- * 401s into redirects.
+ * Subclass it to change behaviour through its protected hooks: `getRequest` (where the
+ * request comes from), `extractToken` (where the token comes from), `onUnauthenticated`
+ * (what a refusal does, e.g. a redirect instead of a 401) and `hasRole`.
  */
 @Injectable()
 export class SessionGuard implements CanActivate {
@@ -67,31 +70,55 @@ export class SessionGuard implements CanActivate {
   }
 
   private async check(context: ExecutionContext, rules: RouteRules): Promise<boolean> {
-    const request = context.switchToHttp().getRequest<GuardedRequest>();
+    const request = this.getRequest(context);
     // Already validated for this request (global guard plus @UseGuards): no second round-trip.
     let session = request[SESSION_REQUEST_KEY];
     if (!session) {
-      const lookup = this.transport.extract(request);
+      const lookup = this.extractToken(request, context);
       if (lookup.token === null) {
-        deny(context, new UnauthorizedException(lookup.ambiguous ? 'Ambiguous session cookies' : 'Authentication required'));
+        return this.onUnauthenticated(
+          context,
+          new UnauthorizedException(lookup.ambiguous ? 'Ambiguous session cookies' : 'Authentication required'),
+        );
       }
       // Refused before Redis is asked: a forged request costs no round-trip.
       if (lookup.fromCookie) {
         const refusal = this.csrf.refusal(request, lookup.token);
-        if (refusal) deny(context, refusal);
+        if (refusal) return this.onUnauthenticated(context, refusal);
       }
       const found = await this.sessions.touch(lookup.token);
-      if (!found) deny(context, new UnauthorizedException('Invalid or expired session'));
+      if (!found) return this.onUnauthenticated(context, new UnauthorizedException('Invalid or expired session'));
       session = found;
       request[SESSION_REQUEST_KEY] = session;
     }
     if (rules.roles && !this.hasRole(session, rules.roles)) {
-      deny(context, new ForbiddenException('Insufficient role'));
+      return this.onUnauthenticated(context, new ForbiddenException('Insufficient role'));
     }
     if (rules.freshWithinMs !== undefined && Date.now() - session.createdAt.getTime() > rules.freshWithinMs) {
-      deny(context, new ForbiddenException('Recent login required'));
+      return this.onUnauthenticated(context, new ForbiddenException('Recent login required'));
     }
     return true;
+  }
+
+  /** The request to authenticate. Override for a context whose request lives elsewhere. */
+  protected getRequest(context: ExecutionContext): GuardedRequest {
+    return context.switchToHttp().getRequest<GuardedRequest>();
+  }
+
+  /** The token the request carries, per `transport`. Override to read it from somewhere else. */
+  protected extractToken(request: GuardedRequest, _context: ExecutionContext): TokenLookup {
+    return this.transport.extract(request);
+  }
+
+  /**
+   * What a refusal does: by default the 401/403 is thrown with `Cache-Control: no-store` (an
+   * answer that depends on the request's credentials must never be cached and served to
+   * someone else). Override to redirect, or return `false` for Nest's own 403; a CSRF
+   * refusal and a missing role come here too (403s).
+   */
+  protected onUnauthenticated(context: ExecutionContext, exception: UnauthorizedException | ForbiddenException): boolean {
+    setResponseHeader(context.switchToHttp().getResponse(), 'Cache-Control', 'no-store');
+    throw exception;
   }
 
   /** Whether the session may use a route restricted to `roles`. */
@@ -117,16 +144,6 @@ export class SessionGuard implements CanActivate {
     }
     return rules;
   }
-}
-
-/**
- * Throws a 401/403 marked `Cache-Control: no-store`: an answer that depends on the
- * request's credentials must never be cached and served to someone else (or stand in for
- * a page once the user has logged in).
- */
-function deny(context: ExecutionContext, exception: UnauthorizedException | ForbiddenException): never {
-  setResponseHeader(context.switchToHttp().getResponse(), 'Cache-Control', 'no-store');
-  throw exception;
 }
 
 function guardResult(err: unknown): GuardResult {

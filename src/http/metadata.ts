@@ -1,6 +1,3 @@
-/** Injection token of the resolved, validated options (`ResolvedSessionOptions`). */
-export const SESSION_CONFIG = Symbol('nestjs-redis-session:config');
-
 /** Metadata key set by `@Public()`. */
 export const IS_PUBLIC_KEY = 'nestjs-redis-session:public';
 

@@ -1,12 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
-import { resolveSessionOptions, type SessionModuleOptions } from './options.js';
-import { lintSessionOptions } from './boot-check.js';
+import { resolveSessionOptions } from './resolve.js';
+import { type SessionModuleOptions } from './types.js';
+import { bootWarnings } from './boot-check.js';
 
 const redis = { url: 'redis://127.0.0.1:6379' };
 const lint = (options: Partial<SessionModuleOptions>, env = 'production') =>
-  lintSessionOptions(resolveSessionOptions({ redis, ...options }), env);
+  bootWarnings(resolveSessionOptions({ redis, ...options }), env);
 
-describe('lintSessionOptions', () => {
+describe('bootWarnings', () => {
   it('has nothing to say about the defaults', () => {
     expect(lint({})).toEqual([]);
   });

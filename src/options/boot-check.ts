@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { SESSION_CONFIG } from '../http/metadata.js';
-import type { ResolvedSessionOptions } from './options.js';
+import { SessionOptionsError } from './error.js';
+import { RESOLVED_SESSION_OPTIONS } from './resolve.js';
+import type { ResolvedSessionOptions } from './resolve.js';
 
 const DAY_MS = 86_400_000;
 
@@ -8,7 +9,7 @@ const DAY_MS = 86_400_000;
  * Settings that work but weaken the defaults, each with what it costs. Errors (options
  * that cannot work) are `problems` and fail the boot instead.
  */
-export function lintSessionOptions(config: ResolvedSessionOptions, nodeEnv = process.env.NODE_ENV): string[] {
+export function bootWarnings(config: ResolvedSessionOptions, nodeEnv = process.env.NODE_ENV): string[] {
   const warnings: string[] = [];
   const usesCookie = config.transport !== 'bearer';
   const development = nodeEnv === 'development' || nodeEnv === 'test';
@@ -43,15 +44,19 @@ export function lintSessionOptions(config: ResolvedSessionOptions, nodeEnv = pro
   return warnings;
 }
 
-/** Logs the lint warnings once, at boot, through Nest's Logger. */
+/**
+ * The boot check: options that cannot work fail `app.init()` with every problem listed
+ * (`SessionOptionsError`); options that work but weaken the defaults are logged once, as
+ * warnings, through Nest's Logger.
+ */
 @Injectable()
-export class SessionLint implements OnModuleInit {
+export class SessionBootCheck implements OnModuleInit {
   private readonly logger = new Logger('SessionModule');
 
-  constructor(@Inject(SESSION_CONFIG) private readonly config: ResolvedSessionOptions) {}
+  constructor(@Inject(RESOLVED_SESSION_OPTIONS) private readonly config: ResolvedSessionOptions) {}
 
   onModuleInit(): void {
-    if (this.config.problems.length > 0) return; // the boot fails with the problems instead
-    for (const warning of lintSessionOptions(this.config)) this.logger.warn(warning);
+    if (this.config.problems.length > 0) throw new SessionOptionsError(this.config.problems);
+    for (const warning of bootWarnings(this.config)) this.logger.warn(warning);
   }
 }

@@ -1,12 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import {
-  resolveModuleOptions,
-  resolveSessionOptions,
-  SESSION_DEFAULTS,
-  SessionOptionsError,
-  validateSessionOptions,
-  type SessionModuleAllOptions,
-} from './options.js';
+import { resolveModuleOptions, resolveSessionOptions } from './resolve.js';
+import { SESSION_DEFAULTS } from './defaults.js';
+import { SessionOptionsError } from './error.js';
+import { validateSessionOptions } from './validate.js';
+import type { SessionModuleOptions } from './types.js';
 
 const redis = { url: 'redis://localhost:6379' };
 const fakeClient = { defineCommand() {}, getex() {} };
@@ -43,7 +40,7 @@ describe('validateSessionOptions: valid options', () => {
   });
 
   it('accepts every option set to a sensible value', () => {
-    const options: SessionModuleAllOptions = {
+    const options: SessionModuleOptions = {
       redis,
       keyPrefix: 'myapp:sess:',
       ttl: 600,
@@ -487,6 +484,22 @@ describe('resolveSessionOptions', () => {
       cookie: { name: 'sid', secure: true, sameSite: 'lax', path: '/', persistent: false },
       transport: 'cookie',
       maxSessionsPerUser: 100,
+      maxDataBytes: 4096,
+      durability: 'none',
+      replication: { replicas: 1, timeoutMs: 250 },
+      expiredEvents: false,
+      clearSiteData: '"cache", "cookies", "storage"',
+      csrf: { doubleSubmit: false, headerName: 'x-csrf-token' },
+      loginThrottle: {
+        perUsername: { limit: 10, windowSeconds: 900 },
+        perIp: { limit: 100, windowSeconds: 900 },
+        delayAfter: 5,
+        maxDelayMs: 2000,
+      },
+      metrics: { prefix: 'session_' },
+      controller: true,
+      globalGuard: false,
+      isGlobal: false,
     });
   });
 });

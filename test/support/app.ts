@@ -9,7 +9,7 @@ import {
   SessionGuard,
   SessionModule,
   type Session,
-  type SessionModuleAllOptions,
+  type SessionModuleOptions,
   type SessionUser,
 } from '../../src/index.js';
 import { UseGuards } from '@nestjs/common';
@@ -103,7 +103,7 @@ export interface TestAppSetup {
 
 /** A Nest app with SessionModule on a real Redis, listening on a real port. */
 export async function createTestApp(
-  options: Partial<SessionModuleAllOptions> = {},
+  options: Partial<SessionModuleOptions> = {},
   extraImports: Array<Type | DynamicModule> = [],
   setup: TestAppSetup = {},
 ): Promise<TestApp> {
@@ -170,7 +170,7 @@ function noAssertionClient(): Redis {
   });
 }
 
-function redisUrlOf(redis: SessionModuleAllOptions['redis'] | undefined): string {
+function redisUrlOf(redis: SessionModuleOptions['redis'] | undefined): string {
   if (redis && 'url' in redis) return redis.url;
   if (redis && 'host' in redis && redis.host) return `redis://${redis.host}:${redis.port ?? 6379}`;
   return testRedisUrl();

@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { Redis } from 'ioredis';
-import { SessionModule, SessionService, type SessionModuleAllOptions } from '../../src/index.js';
+import { SessionModule, SessionService, type SessionModuleOptions } from '../../src/index.js';
 import { assertionClient, testRedisUrl, uniquePrefix } from './redis.js';
 
 export interface ServiceHarness {
@@ -14,7 +14,7 @@ export interface ServiceHarness {
 }
 
 /** SessionService on a real Redis, without HTTP: for integration tests of the store and scripts. */
-export async function createServiceHarness(options: Partial<SessionModuleAllOptions> = {}): Promise<ServiceHarness> {
+export async function createServiceHarness(options: Partial<SessionModuleOptions> = {}): Promise<ServiceHarness> {
   // `keyPrefix: undefined` asks for the module's default prefix.
   const prefix = 'keyPrefix' in options ? options.keyPrefix : uniquePrefix('int');
   const moduleRef = await Test.createTestingModule({

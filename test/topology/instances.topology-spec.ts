@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { spawnRedisCluster, type SpawnedRedisCluster } from '../support/servers/redis-cluster.js';
-import type { SessionModuleAllOptions } from '../../src/index.js';
+import type { SessionModuleOptions } from '../../src/index.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { spawnRedisServer, uniquePrefix, type SpawnedRedis } from '../support/redis.js';
 import { login, sessionIdOf } from '../support/topology.js';
@@ -13,7 +13,7 @@ const BOB = ['bob', 'bob-password'] as const;
  * Two app instances behind one (imaginary) load balancer: same Redis, same keyPrefix,
  * nothing shared in memory. Whatever one does, the other sees at once.
  */
-function twoInstances(name: string, redis: () => SessionModuleAllOptions['redis']) {
+function twoInstances(name: string, redis: () => SessionModuleOptions['redis']) {
   describe(`two app instances on ${name}`, () => {
     let a: TestApp;
     let b: TestApp;

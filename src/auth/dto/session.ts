@@ -1,4 +1,4 @@
-import type { LoginResponse } from '../controller.js';
+import type { LoginResponse } from '../types.js';
 import { ApiProperty, ApiPropertyOptional } from '../../integrations/openapi/decorators.js';
 import type { Session, SessionListItem, SessionUser } from '../../core/types.js';
 

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import {
   Inject,
   Injectable,
@@ -7,33 +6,9 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { SESSION_CONFIG } from '../../http/metadata.js';
-import { SessionOptionsError, type ResolvedSessionOptions } from '../../options/options.js';
-
-/** The Lua scripts the store registers with `defineCommand` (sent as EVALSHA). */
-export interface SessionScripts {
-  nrsIndexAdd(
-    indexKey: string,
-    now: number,
-    id: string,
-    absoluteExpiresAt: number,
-    removeId: string,
-    maxSessions: number,
-  ): Promise<string[]>;
-  nrsThrottle(key: string, delta: number, windowMs: number): Promise<[number, number]>;
-  /** Prunes, then up to `count` members after (`afterScore`, `afterId`) newest first: `{id, score, ...}`. */
-  nrsIndexPage(indexKey: string, now: number, count: number, afterScore: string, afterId: string): Promise<string[]>;
-}
-
-export type SessionRedisClient = (Redis | Cluster) & SessionScripts;
-
-const script = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
-
-function defineScripts(client: Redis | Cluster): void {
-  client.defineCommand('nrsIndexAdd', { numberOfKeys: 1, lua: script('index-add-1') });
-  client.defineCommand('nrsThrottle', { numberOfKeys: 1, lua: script('throttle-1') });
-  client.defineCommand('nrsIndexPage', { numberOfKeys: 1, lua: script('index-page-1') });
-}
+import { RESOLVED_SESSION_OPTIONS } from '../../options/resolve.js';
+import type { ResolvedSessionOptions } from '../../options/resolve.js';
+import { defineScripts, type SessionRedisClient } from './scripts.js';
 
 /** QUIT, or a hard disconnect if Redis does not answer within 2 s. */
 async function close(client: Redis | Cluster): Promise<void> {
@@ -68,7 +43,7 @@ const CLIENT_DEFAULTS: RedisOptions = {
 @Injectable()
 export class SessionRedis implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('SessionModule');
-  private lastErrorLog = 0;
+  private lastWarning = 0;
   private owned = false;
   /** Set in `onModuleInit`; every store method goes through it. */
   client!: SessionRedisClient;
@@ -82,13 +57,13 @@ export class SessionRedis implements OnModuleInit, OnApplicationShutdown {
   isCluster = false;
   private ownsWriter = false;
 
-  constructor(@Inject(SESSION_CONFIG) private readonly config: ResolvedSessionOptions) {}
+  constructor(@Inject(RESOLVED_SESSION_OPTIONS) private readonly config: ResolvedSessionOptions) {}
 
   onModuleInit(): void {
-    if (this.config.problems.length > 0) throw new SessionOptionsError(this.config.problems);
+    // Bad options: SessionBootCheck fails the boot with them; nothing to connect to.
+    if (this.config.problems.length > 0) return;
     const client = this.createOrAdopt();
-    defineScripts(client);
-    this.client = client as SessionRedisClient;
+    this.client = defineScripts(client);
     this.writer = this.client;
     this.isCluster = client instanceof Cluster || (client as { isCluster?: boolean }).isCluster === true;
     if (this.config.durability === 'replicated') {
@@ -97,9 +72,8 @@ export class SessionRedis implements OnModuleInit, OnApplicationShutdown {
       const writer = client instanceof Cluster
         ? client.duplicate(undefined, { redisOptions: { ...client.options.redisOptions, commandTimeout } })
         : (client as Redis).duplicate({ commandTimeout });
-      writer.on('error', (err: Error) => this.logError(err));
-      defineScripts(writer);
-      this.writer = writer as SessionRedisClient;
+      writer.on('error', (err: Error) => this.warn(`Redis: ${err.message}`));
+      this.writer = defineScripts(writer);
       this.ownsWriter = true;
     }
     if (this.owned) {
@@ -130,6 +104,25 @@ export class SessionRedis implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
+  /**
+   * `PING` on the module's connection (a Cluster: one of its nodes). Resolves with the
+   * round-trip time in ms; rejects when Redis does not answer within `timeoutMs` (also for
+   * a client passed in without a `commandTimeout`, which would otherwise wait for ever).
+   */
+  async ping(timeoutMs: number): Promise<number> {
+    const start = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`PING: no answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([this.client.ping(), timeout]);
+      return performance.now() - start;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async onApplicationShutdown(): Promise<void> {
     const closing: Promise<void>[] = [];
     if (this.ownsWriter && this.writer) closing.push(close(this.writer));
@@ -137,11 +130,16 @@ export class SessionRedis implements OnModuleInit, OnApplicationShutdown {
     await Promise.all(closing);
   }
 
-  private logError(err: Error): void {
+  /**
+   * Logs a Redis problem at most once every 5 s, whoever reports it (the connections'
+   * `error` events, the store's failed commands): an outage at 10,000 requests a second
+   * must not write 10,000 log lines a second.
+   */
+  warn(message: string): void {
     const now = Date.now();
-    if (now - this.lastErrorLog < 5000) return;
-    this.lastErrorLog = now;
-    this.logger.warn(`Redis: ${err.message}`);
+    if (now - this.lastWarning < 5000) return;
+    this.lastWarning = now;
+    this.logger.warn(message);
   }
 
   private createOrAdopt(): Redis | Cluster {
@@ -168,7 +166,7 @@ export class SessionRedis implements OnModuleInit, OnApplicationShutdown {
       client = new Redis({ ...CLIENT_DEFAULTS, ...(redis as RedisOptions) });
     }
     // Without a listener ioredis reports "Unhandled error event"; log at most every 5 s.
-    client.on('error', (err: Error) => this.logError(err));
+    client.on('error', (err: Error) => this.warn(`Redis: ${err.message}`));
     return client;
   }
 }

@@ -1,7 +1,8 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { createRequire } from 'node:module';
-import { SESSION_CONFIG } from '../../http/metadata.js';
-import type { ResolvedSessionOptions } from '../../options/options.js';
+import { SessionCounters } from '../../core/counters.js';
+import { RESOLVED_SESSION_OPTIONS } from '../../options/resolve.js';
+import type { ResolvedSessionOptions } from '../../options/resolve.js';
 
 /** The parts of prom-client the module uses (prom-client is an optional peer). */
 interface PromCounter {
@@ -45,7 +46,7 @@ export type LoginResult = 'success' | 'failure' | 'invalid' | 'throttled' | 'una
  * - `<prefix>redis_errors_total`
  */
 @Injectable()
-export class SessionMetrics implements OnModuleInit {
+export class SessionMetrics extends SessionCounters implements OnModuleInit {
   enabled = false;
   private guardChecks?: PromCounter;
   private guardSeconds?: PromHistogram;
@@ -54,7 +55,9 @@ export class SessionMetrics implements OnModuleInit {
   private revocations?: PromCounter;
   private redisErrors?: PromCounter;
 
-  constructor(@Inject(SESSION_CONFIG) private readonly config: ResolvedSessionOptions) {}
+  constructor(@Inject(RESOLVED_SESSION_OPTIONS) private readonly config: ResolvedSessionOptions) {
+    super();
+  }
 
   onModuleInit(): void {
     const settings = this.config.metrics;

@@ -1,0 +1,125 @@
+import {
+  HttpException,
+  HttpStatus,
+  Inject,
+  Injectable,
+  NotImplementedException,
+  ServiceUnavailableException,
+  UnauthorizedException,
+} from '@nestjs/common';
+import { SessionService } from '../core/service.js';
+import { toPublicUser } from '../core/stored-user.js';
+import type { SessionCredentials } from '../options/types.js';
+import type { SessionUser } from '../core/types.js';
+import { SessionCookies } from '../http/cookies.js';
+import { SessionCsrf } from '../http/csrf.js';
+import { requestContext, setResponseHeader, type HttpRequestLike } from '../http/request.js';
+import { SessionTransport } from '../http/transport.js';
+import { SessionMetrics, type LoginResult } from '../integrations/metrics/metrics.js';
+import { RESOLVED_SESSION_OPTIONS, type ResolvedSessionOptions } from '../options/resolve.js';
+import { SessionLoginThrottle } from './login-throttle.js';
+import type { LoginResponse } from './types.js';
+
+const INVALID_CREDENTIALS = 'Invalid username or password';
+
+/**
+ * A login from checked credentials to a cookie, in order: throttle (counted before the
+ * password is checked), `validateCredentials`, fixation (any session the request carried is
+ * ended), a new session, then the cookie (and CSRF cookie) with the module's attributes and
+ * the response body. Metrics time every attempt. `AuthController` is its HTTP face.
+ */
+@Injectable()
+export class LoginService {
+  constructor(
+    private readonly sessions: SessionService,
+    private readonly transport: SessionTransport,
+    private readonly cookies: SessionCookies,
+    private readonly csrf: SessionCsrf,
+    private readonly throttle: SessionLoginThrottle,
+    private readonly metrics: SessionMetrics,
+    @Inject(RESOLVED_SESSION_OPTIONS) private readonly config: ResolvedSessionOptions,
+  ) {}
+
+  /**
+   * Logs in with credentials already checked for shape (LoginDto). 401 for bad credentials
+   * (the same for an unknown user and a wrong password), 429 with `Retry-After` past the
+   * throttle, 501 without `validateCredentials`, 503 when Redis cannot answer.
+   */
+  async login(credentials: SessionCredentials, request: HttpRequestLike, response: unknown): Promise<LoginResponse> {
+    if (!this.metrics.enabled) return this.authenticate(credentials, request, response);
+    const startedAt = performance.now();
+    try {
+      const result = await this.authenticate(credentials, request, response);
+      this.metrics.login('success', startedAt);
+      return result;
+    } catch (err) {
+      this.metrics.login(loginResult(err), startedAt);
+      throw err;
+    }
+  }
+
+  /** Ends every session the request carries; the client's side is `endClientSide`. */
+  async logout(request: HttpRequestLike): Promise<void> {
+    await Promise.all(this.transport.extractAll(request).map((token) => this.sessions.destroy(token)));
+  }
+
+  /** The client's side of a logout: the browser drops the cookies and what it kept for the site. */
+  endClientSide(response: unknown): void {
+    if (this.config.clearSiteData) setResponseHeader(response, 'Clear-Site-Data', this.config.clearSiteData);
+    if (!this.transport.usesCookie) return;
+    this.cookies.clearCookie(response);
+    if (this.csrf.doubleSubmit) this.csrf.clearCookie(response);
+  }
+
+  private async authenticate(body: SessionCredentials, request: HttpRequestLike, response: unknown): Promise<LoginResponse> {
+    const validate = this.config.validateCredentials;
+    if (!validate) {
+      throw new NotImplementedException('Login is not configured: set validateCredentials in SessionModule options');
+    }
+    const context = requestContext(request);
+    const verdict = await this.throttle.attempt(body.username, context.ip);
+    if (verdict.retryAfterSeconds !== null) {
+      setResponseHeader(response, 'Retry-After', String(verdict.retryAfterSeconds));
+      throw new HttpException('Too many failed logins, try again later', HttpStatus.TOO_MANY_REQUESTS);
+    }
+    if (verdict.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, verdict.delayMs));
+    let user: SessionUser | null;
+    try {
+      user = await validate({ username: body.username, password: body.password }, context);
+    } catch (err) {
+      // A 4xx is the app's "no" (Nest apps throw UnauthorizedException for a wrong password):
+      // it counts. Anything else (the user database is down, a bug) is not a guess: refunded.
+      // Not awaited, so the error is not delayed by a Redis timeout; the refund is sent anyway.
+      if (!isClientError(err)) void this.throttle.refund(body.username, context.ip);
+      throw err;
+    }
+    if (!user) throw new UnauthorizedException(INVALID_CREDENTIALS);
+    await this.throttle.succeeded(body.username, context.ip);
+    // Session fixation: whatever token came with the login is ended, never reused.
+    await this.logout(request);
+    const { token, session } = await this.sessions.create(user, context);
+    if (this.transport.usesCookie) this.cookies.setCookie(response, token, session.absoluteExpiresAt);
+    const result: LoginResponse = { user: toPublicUser(session), session };
+    if (this.transport.usesBearer) result.token = token;
+    if (this.csrf.doubleSubmit) {
+      result.csrfToken = this.csrf.tokenFor(token);
+      this.csrf.setCookie(response, result.csrfToken);
+    }
+    return result;
+  }
+}
+
+/** The metric label of a login that failed after its body was accepted. */
+function loginResult(err: unknown): LoginResult {
+  if (err instanceof ServiceUnavailableException) return 'unavailable';
+  if (!(err instanceof HttpException)) return 'error';
+  if (err.getStatus() === HttpStatus.TOO_MANY_REQUESTS) return 'throttled';
+  // 401, or another 4xx the app's validateCredentials threw (e.g. 403 for a locked account).
+  return isClientError(err) ? 'failure' : 'error';
+}
+
+function isClientError(err: unknown): err is HttpException {
+  if (!(err instanceof HttpException)) return false;
+  const status = err.getStatus();
+  return status >= 400 && status < 500;
+}

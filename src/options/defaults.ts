@@ -1,0 +1,35 @@
+/**
+ * Every default of the options, in the units the app writes them (seconds, bytes, ms where
+ * the option says ms). The README's options table lists the same values; resolve.ts applies
+ * them and options.spec.ts holds them here.
+ */
+export const SESSION_DEFAULTS = {
+  keyPrefix: 'session:',
+  /** Idle timeout, seconds (30 min). */
+  ttl: 1800,
+  /** Lifetime from login, seconds (12 h). */
+  absoluteTtl: 43200,
+  cookie: { name: 'sid', secure: true, sameSite: 'lax', path: '/', persistent: false },
+  transport: 'cookie',
+  maxSessionsPerUser: 100,
+  /** Bytes of JSON-encoded custom data per session. */
+  maxDataBytes: 4096,
+  durability: 'none',
+  /** With `durability: 'replicated'`: replicas that must acknowledge, and the wait in ms. */
+  replication: { replicas: 1, timeoutMs: 250 },
+  expiredEvents: false,
+  clearSiteData: '"cache", "cookies", "storage"',
+  csrf: { doubleSubmit: false, headerName: 'x-csrf-token' },
+  loginThrottle: {
+    perUsername: { limit: 10, windowSeconds: 900 },
+    perIp: { limit: 100, windowSeconds: 900 },
+    delayAfter: 5,
+    /** ms */
+    maxDelayMs: 2000,
+  },
+  metrics: { prefix: 'session_' },
+  /** What shapes the module itself (`forRootAsync` takes these next to `useFactory`). */
+  controller: true,
+  globalGuard: false,
+  isGlobal: false,
+} as const;

@@ -1,0 +1,197 @@
+// The options the app passes to SessionModule.forRoot / forRootAsync: public interfaces only.
+// Defaults: defaults.ts; checks: validate.ts; what the code uses: resolve.ts.
+import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
+import type { SessionUser } from '../core/types.js';
+
+/**
+ * Where the sessions live.
+ * - `{ url }`: a URL (`redis://[[user]:password@]host:port[/db]`, `rediss://` for TLS),
+ *   with optional extra ioredis `options`;
+ * - `{ client }`: an ioredis `Redis` or `Cluster` the app owns: the module never closes it;
+ * - `{ cluster: { nodes, options } }`: a Redis Cluster the module connects to;
+ * - any other object: ioredis `RedisOptions` (standalone, or Sentinel with `sentinels` + `name`).
+ *
+ * For connections it creates, the module defaults to `commandTimeout: 500` ms,
+ * `maxRetriesPerRequest: 1`, `enableAutoPipelining: true`, `connectTimeout: 2000` ms
+ * and a reconnect every 50–500 ms, so an unreachable or stalled Redis gives a 503
+ * within about a second; your options override these.
+ */
+export type SessionRedisOptions =
+  | { url: string; options?: RedisOptions }
+  | { client: Redis | Cluster }
+  | { cluster: { nodes: ClusterNode[]; options?: ClusterOptions } }
+  | RedisOptions;
+
+/** Attributes of the session cookie. */
+export interface SessionCookieOptions {
+  /** Cookie name. Default `'sid'`. */
+  name?: string;
+  /** `Secure` attribute: the browser sends the cookie over HTTPS only (and to http://localhost). Default `true`. */
+  secure?: boolean;
+  /** `SameSite` attribute. `'none'` requires `secure: true`. Default `'lax'`. */
+  sameSite?: 'lax' | 'strict' | 'none';
+  /** `Path` attribute. Default `'/'`. */
+  path?: string;
+  /** `Domain` attribute. Default unset (host-only cookie, the safer choice). */
+  domain?: string;
+  /**
+   * `false` (default): a browser-session cookie with no `Max-Age` (OWASP's advice for
+   * session ids). `true`: `Max-Age` runs to the session's absolute deadline, so the
+   * login survives a browser restart.
+   */
+  persistent?: boolean;
+  /**
+   * The `__Host-` preset: the cookie is named `__Host-<name>` (`__Host-sid`), always
+   * `Secure`, `Path=/` and without `Domain`, which browsers then enforce: no subdomain or
+   * plain-HTTP page can set or shadow it (cookie tossing). Default `false`.
+   */
+  hostPrefix?: boolean;
+}
+
+/** Credentials as posted to `POST /auth/login`. */
+export interface SessionCredentials {
+  username: string;
+  password: string;
+}
+
+/** Where a login attempt came from. */
+export interface LoginContext {
+  ip: string | undefined;
+  userAgent: string | undefined;
+}
+
+/**
+ * The app's login hook: return the user for good credentials, `null` otherwise.
+ * The module never sees a password hash; never put one in the returned user.
+ */
+export type ValidateCredentials = (
+  credentials: SessionCredentials,
+  context: LoginContext,
+) => Promise<SessionUser | null> | SessionUser | null;
+
+/**
+ * What `forRootAsync()`'s `useFactory` returns: every option but the three that shape
+ * the module itself (`controller`, `globalGuard`, `isGlobal`), which `forRootAsync`
+ * takes next to `useFactory` because they must be known before the factory runs.
+ */
+export interface SessionModuleFactoryOptions {
+  /** Where sessions live. Required. */
+  redis: SessionRedisOptions;
+  /** Prefix of every key the module writes. Default `'session:'`. */
+  keyPrefix?: string;
+  /** Idle timeout in seconds; every validated request slides it. Default `1800` (30 min). */
+  ttl?: number;
+  /** Lifetime in seconds from login; sliding never goes past it. Must be ≥ `ttl`. Default `43200` (12 h). */
+  absoluteTtl?: number;
+  /** Session cookie attributes (used when `transport` is `'cookie'` or `'both'`). */
+  cookie?: SessionCookieOptions;
+  /**
+   * How the token travels: `'cookie'` (default), `'bearer'` (`Authorization: Bearer <token>`,
+   * the token is returned in the login response body), or `'both'` (bearer wins when present).
+   */
+  transport?: 'cookie' | 'bearer' | 'both';
+  /** Checks a login; required for `POST /auth/login` (it answers 501 without it). */
+  validateCredentials?: ValidateCredentials;
+  /**
+   * On a login past this many live sessions, the user's oldest sessions are revoked. Default
+   * `100`: a user (or a script logging in in a loop) cannot pile up sessions without bound,
+   * which would make every list and "log out everywhere" of that user heavy. A whole number
+   * ≥ 1, or `null` (or `Infinity`) for no limit; without one, `GET /auth/sessions` and
+   * `SessionService.list` still answer a page at a time (`listPage` follows the cursor).
+   */
+  maxSessionsPerUser?: number | null;
+  /**
+   * `'none'` (default): a write is acknowledged once the Redis master has it, so a
+   * failover can lose the last moments of writes (a fresh login, or a logout, revert).
+   * `'replicated'`: login, logout, revoke, revokeAll and rotate wait (`WAIT`) until
+   * `replication.replicas` replicas have the write, and answer 503 if they do not within
+   * `replication.timeoutMs`. They go through a connection of their own, so guarded
+   * requests never queue behind a `WAIT`.
+   */
+  durability?: 'none' | 'replicated';
+  /** With `durability: 'replicated'`: replicas that must acknowledge (default 1) and how long to wait, in ms (default 250). */
+  replication?: { replicas?: number; timeoutMs?: number };
+  /**
+   * Emit `session.expired` when Redis expires a session key (keyspace notifications: the
+   * server needs `notify-keyspace-events` with `E` and `x`, e.g. `Ex`). Needs
+   * `@nestjs/event-emitter`. Notifications are fire-and-forget (lost while disconnected,
+   * node-local on a Cluster): use them for metrics and audit, never for correctness.
+   * Default `false`.
+   */
+  expiredEvents?: boolean;
+  /**
+   * Cross-site request forgery protection for cookie-carried sessions (bearer requests are
+   * never affected). On by default: a state-changing request (not GET/HEAD/OPTIONS) with
+   * the session cookie is refused (403) when the browser says it is cross-site
+   * (`Sec-Fetch-Site`) or its `Origin` is neither the request's own host nor listed in
+   * `trustedOrigins`. `false` turns it off (not recommended).
+   */
+  csrf?: false | SessionCsrfOptions;
+  /**
+   * Slows, then refuses (429 with `Retry-After`), repeated failed logins for one username
+   * and from one IP, counted in Redis so every app instance shares the counts. On by
+   * default; `false` turns it off.
+   */
+  loginThrottle?: false | SessionLoginThrottleOptions;
+  /**
+   * Prometheus metrics (needs `prom-client`, an optional peer): guard checks and their
+   * time, logins by result and their time, revocations, Redis errors. `true` registers
+   * them in prom-client's default registry with the prefix `session_`. Default `false`.
+   */
+  metrics?: boolean | { registry?: object; prefix?: string };
+  /**
+   * Largest custom data a session may hold, in bytes of its JSON encoding (the extra keys of
+   * the `SessionUser`). Every guarded request reads the whole session, so large data costs
+   * each request. `create()` (and a login) fails with a RangeError past it. Default `4096`.
+   */
+  maxDataBytes?: number;
+  /**
+   * `Clear-Site-Data` sent by logout, logout-all and revoking the current session, so the
+   * browser drops what it kept for the site (OWASP's advice). Default
+   * `'"cache", "cookies", "storage"'`; `false` sends none (e.g. when other apps share the
+   * origin and their cookies or storage must survive).
+   */
+  clearSiteData?: false | string;
+}
+
+/** Login throttling options. Counts are of failed attempts in a fixed window. */
+export interface SessionLoginThrottleOptions {
+  /** Per username (case-insensitive). Default `{ limit: 10, windowSeconds: 900 }`. */
+  perUsername?: { limit: number; windowSeconds: number };
+  /** Per client IP (`req.ip`). Default `{ limit: 100, windowSeconds: 900 }`. */
+  perIp?: { limit: number; windowSeconds: number };
+  /**
+   * Failed attempts for a username after which each further attempt is delayed before it
+   * is checked: 250 ms, then doubling, up to `maxDelayMs`. Default 5.
+   */
+  delayAfter?: number;
+  /** Longest delay in ms. Default 2000. */
+  maxDelayMs?: number;
+}
+
+/** CSRF options. */
+export interface SessionCsrfOptions {
+  /** Other origins allowed to send state-changing requests, e.g. `['https://admin.example.com']`. Default none. */
+  trustedOrigins?: string[];
+  /**
+   * Also require a double-submit token: login sets a readable cookie `<cookie.name>_csrf`
+   * (and returns `csrfToken` in its body) holding a value derived from the session token;
+   * state-changing requests must echo it in the `headerName` header. Default `false`.
+   */
+  doubleSubmit?: boolean;
+  /** Header that carries the double-submit token. Default `'x-csrf-token'`. */
+  headerName?: string;
+}
+
+/** Options that shape the module itself; `forRootAsync` takes them next to `useFactory`. */
+export interface SessionModuleExtras {
+  /** Register `AuthController` (`/auth/*`). Default `true`. */
+  controller?: boolean;
+  /** Register `SessionGuard` for every route; `@Public()` opts a route out. Default `false`. */
+  globalGuard?: boolean;
+  /** Make the module's providers global. Default `false`. */
+  isGlobal?: boolean;
+}
+
+/** Everything `SessionModule.forRoot()` accepts: the options table of the README. */
+export interface SessionModuleOptions extends SessionModuleFactoryOptions, SessionModuleExtras {}
