@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { KEY_LAYOUT } from '../src/core/keys.js';
 import { testRedisUrl, uniquePrefix } from './support/redis.js';
 import { createServiceHarness, type ServiceHarness } from './support/service.js';
 
@@ -356,8 +357,9 @@ describe('nestjs-redis-session CLI: stats', () => {
     prefix: string;
     sessions: number;
     users: number;
+    throttleCounters: number;
     otherKeys: number;
-    withoutTtl: { sessions: number; users: number; otherKeys: number };
+    withoutTtl: { sessions: number; users: number; throttleCounters: number; otherKeys: number };
     memory: { sessionBytesAvg: number | null; userIndexBytesAvg: number | null; estimatedBytes: number | null; maxmemoryPolicy: string | null };
     redisVersion: string | null;
   }
@@ -376,8 +378,9 @@ describe('nestjs-redis-session CLI: stats', () => {
       prefix,
       sessions: 3,
       users: 2,
+      throttleCounters: 0,
       otherKeys: 0,
-      withoutTtl: { sessions: 0, users: 0, otherKeys: 0 },
+      withoutTtl: { sessions: 0, users: 0, throttleCounters: 0, otherKeys: 0 },
     });
     expect(clean.memory.sessionBytesAvg).toBeGreaterThan(100);
     expect(clean.memory.userIndexBytesAvg).toBeGreaterThan(50);
@@ -388,16 +391,33 @@ describe('nestjs-redis-session CLI: stats', () => {
     const planted = `${prefix}${'A'.repeat(22)}`;
     await h.redis.set(planted, '[1,"x",null,null,0,0,null,null]');
     await h.redis.set(`${prefix}something-else`, 'x', 'EX', 60);
+    // A login throttle counter, as a failed login from this IP leaves it.
+    await h.redis.set(`${prefix}throttle:ip:203.0.113.9`, '1', 'EX', 60);
     try {
       const [dirty, human] = await Promise.all([cli(['stats', '--prefix', prefix, '--json']), cli(['stats', '--prefix', prefix])]);
-      expect(json<StatsJson>(dirty)).toMatchObject({ sessions: 4, users: 2, otherKeys: 1, withoutTtl: { sessions: 1, users: 0, otherKeys: 0 } });
+      expect(json<StatsJson>(dirty)).toMatchObject({
+        sessions: 4,
+        users: 2,
+        throttleCounters: 1,
+        otherKeys: 1,
+        withoutTtl: { sessions: 1, users: 0, throttleCounters: 0, otherKeys: 0 },
+      });
       expect(human.code).toBe(0);
       expect(human.stdout).toMatch(/^Key prefix +t:cli-stats:/m);
       expect(human.stdout).toMatch(/^Sessions +4$/m);
       expect(human.stdout).toMatch(/^Users +2 /m);
       expect(human.stdout).toMatch(/^Without TTL +1 .*should be 0/m);
+      // The key layout block is core/keys.ts's KEY_LAYOUT, each row with its count.
+      const counts = { session: 4, 'user-index': 2, 'throttle-ip': 1, 'throttle-user': 0 };
+      for (const kind of KEY_LAYOUT) {
+        const escaped = kind.pattern.replace(/[<>]/g, (c) => `\\${c}`);
+        expect(human.stdout).toMatch(new RegExp(`^  ${escaped} +${kind.type} +${counts[kind.kind]}$`, 'm'));
+      }
+      expect(json<StatsJson & { layout: unknown }>(dirty).layout).toEqual(
+        KEY_LAYOUT.map(({ kind, pattern, type }) => ({ kind, pattern, type, keys: counts[kind] })),
+      );
     } finally {
-      await h.redis.del(planted, `${prefix}something-else`);
+      await h.redis.del(planted, `${prefix}something-else`, `${prefix}throttle:ip:203.0.113.9`);
     }
   });
 });

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
+import { KEY_LAYOUT, kindOfKey } from '../src/core/keys.js';
 import { SessionService } from '../src/index.js';
 import { createTestApp, type TestApp } from './support/app.js';
 import { sessionCookie, tokenOf } from './support/http.js';
@@ -82,6 +83,16 @@ describe('README "Redis key layout"', () => {
   });
 });
 
+describe('core/keys.ts is the layout the README documents', () => {
+  it('the README table has exactly one row per KEY_LAYOUT entry (default prefix), with its type', () => {
+    const section = keyLayoutSection();
+    const rows = section.split('\n').filter((line) => /^\| `session:[^`]*` \|/.test(line));
+    const documented = rows.map((line) => line.split('|')[1].trim());
+    expect(documented).toEqual(KEY_LAYOUT.map((kind) => `\`${kind.pattern.replace('<prefix>', 'session:')}\``));
+    for (const kind of KEY_LAYOUT) expect(row(section, kind.pattern.replace('<prefix>', 'session:'))[1]).toBe(kind.type);
+  });
+});
+
 describe('what the module writes matches the README', () => {
   let t: TestApp;
   beforeAll(async () => {
@@ -91,6 +102,22 @@ describe('what the module writes matches the README', () => {
 
   const login = (username: string) =>
     request(t.app.getHttpServer()).post('/auth/login').set('User-Agent', UA).send({ username, password: `${username}-password` });
+
+  it('every key a login, a failed login and a list leave is one of KEY_LAYOUT\'s kinds, with the documented type', async () => {
+    expect((await login('alice')).status).toBe(200);
+    const wrong = await request(t.app.getHttpServer()).post('/auth/login').send({ username: 'Nobody', password: 'wrong' });
+    expect(wrong.status).toBe(401);
+    const keys = await t.redis.keys(`${t.prefix}*`);
+    const kinds = keys.map((key) => kindOfKey(t.prefix, key));
+    expect(kinds).not.toContain(null);
+    // A failed login writes both throttle counters (the IP's and the username's).
+    expect(new Set(kinds)).toEqual(new Set(['session', 'user-index', 'throttle-ip', 'throttle-user']));
+    for (const key of keys) {
+      const kind = KEY_LAYOUT.find((row) => row.kind === kindOfKey(t.prefix, key))!;
+      expect(await t.redis.type(key)).toBe(kind.type.toLowerCase());
+      expect(await t.redis.pttl(key)).toBeGreaterThan(0);
+    }
+  });
 
   it('session key: a STRING holding the documented JSON array, with the idle TTL; its id is the first 22 base64url characters of SHA-256(token)', async () => {
     const section = keyLayoutSection();

@@ -2,9 +2,8 @@ import type { Redis } from 'ioredis';
 import type { SessionService } from '../core/service.js';
 import type { SessionStore } from '../core/store.js';
 import { MAX_LIST_LIMIT } from '../core/page.js';
-import { isSessionId } from '../core/token.js';
 import type { Session } from '../core/types.js';
-import { userIndexPrefix, userIndexSegment } from '../core/keys.js';
+import { KEY_LAYOUT, kindOfKey, userIndexSegment, type KeyKind } from '../core/keys.js';
 import { Exit, type CliUserId, type Command } from './args.js';
 import { bytes, safeJson, safeText, shortTime, table } from './format.js';
 
@@ -103,10 +102,14 @@ export interface Stats {
   sessions: number;
   /** User index keys (`<prefix>user:<userId>`): users with at least one indexed session. */
   users: number;
-  /** Other keys under the prefix (neither shape): another app sharing the prefix, or hand-made keys. */
+  /** Login throttle counters (`<prefix>throttle:ip:…`, `<prefix>throttle:user:…`). */
+  throttleCounters: number;
+  /** Other keys under the prefix (none of `KEY_LAYOUT`'s shapes): another app sharing the prefix, or hand-made keys. */
   otherKeys: number;
   /** Keys without a TTL (`PTTL` -1), by kind. Every key the module writes has one: all should be 0. */
-  withoutTtl: { sessions: number; users: number; otherKeys: number };
+  withoutTtl: { sessions: number; users: number; throttleCounters: number; otherKeys: number };
+  /** Keys of each row of the key layout (`KEY_LAYOUT` of core/keys.ts). */
+  layout: Array<{ kind: KeyKind['kind']; pattern: string; type: KeyKind['type']; keys: number }>;
   memory: {
     /** `MEMORY USAGE` averaged over up to `SAMPLE` keys of each kind (null if not allowed or none). */
     sessionBytesAvg: number | null;
@@ -123,6 +126,14 @@ export interface Stats {
   redisVersion: string | null;
 }
 
+/** The `Stats` count each row of the key layout adds to. */
+const STATS_FIELD: Record<KeyKind['kind'], 'sessions' | 'users' | 'throttleCounters'> = {
+  session: 'sessions',
+  'user-index': 'users',
+  'throttle-ip': 'throttleCounters',
+  'throttle-user': 'throttleCounters',
+};
+
 const SAMPLE = 50;
 const SCAN_COUNT = 1000;
 
@@ -131,9 +142,9 @@ const escapeGlob = (text: string) => text.replace(/[*?[\]\\]/g, '\\$&');
 async function collectStats(ctx: CommandContext): Promise<Stats> {
   const { client, store } = ctx;
   const sessionPrefix = store.sessionKey('');
-  const indexPrefix = userIndexPrefix(ctx.prefix);
-  const counts = { sessions: 0, users: 0, otherKeys: 0 };
-  const withoutTtl = { sessions: 0, users: 0, otherKeys: 0 };
+  const counts = { sessions: 0, users: 0, throttleCounters: 0, otherKeys: 0 };
+  const withoutTtl = { sessions: 0, users: 0, throttleCounters: 0, otherKeys: 0 };
+  const byKind = new Map<KeyKind['kind'], number>(KEY_LAYOUT.map((row) => [row.kind, 0]));
   const samples = { sessions: [] as string[], users: [] as string[] };
   // SCAN may return a key twice (while Redis resizes its table): count each once.
   const seen = new Set<string>();
@@ -149,11 +160,12 @@ async function collectStats(ctx: CommandContext): Promise<Stats> {
       const [err, pttl] = pttls?.[i] ?? [new Error('no reply'), null];
       if (err) throw err;
       if (pttl === -2) return; // expired since SCAN saw it
-      const rest = key.slice(sessionPrefix.length);
-      const kind = key.startsWith(indexPrefix) ? 'users' : isSessionId(rest) ? 'sessions' : 'otherKeys';
+      const layoutKind = kindOfKey(ctx.prefix, key);
+      if (layoutKind !== null) byKind.set(layoutKind, (byKind.get(layoutKind) ?? 0) + 1);
+      const kind = layoutKind === null ? 'otherKeys' : STATS_FIELD[layoutKind];
       counts[kind]++;
       if (pttl === -1) withoutTtl[kind]++;
-      if (kind !== 'otherKeys' && samples[kind].length < SAMPLE) samples[kind].push(key);
+      if ((kind === 'sessions' || kind === 'users') && samples[kind].length < SAMPLE) samples[kind].push(key);
     });
   } while (cursor !== '0');
 
@@ -172,6 +184,7 @@ async function collectStats(ctx: CommandContext): Promise<Stats> {
     prefix: ctx.prefix,
     ...counts,
     withoutTtl,
+    layout: KEY_LAYOUT.map(({ kind, pattern, type }) => ({ kind, pattern, type, keys: byKind.get(kind) ?? 0 })),
     memory: {
       sessionBytesAvg,
       userIndexBytesAvg,
@@ -198,15 +211,17 @@ async function stats(ctx: CommandContext): Promise<CommandOutput> {
   const s = await collectStats(ctx);
   if (ctx.json) return ok(safeJson(s));
   const m = s.memory;
-  const noTtl = s.withoutTtl.sessions + s.withoutTtl.users + s.withoutTtl.otherKeys;
+  const noTtl = s.withoutTtl.sessions + s.withoutTtl.users + s.withoutTtl.throttleCounters + s.withoutTtl.otherKeys;
   const lines: Array<[string, string]> = [
     ['Key prefix', safeText(s.prefix)],
     ['Sessions', `${s.sessions}`],
     ['Users', `${s.users} (user index keys)`],
+    ['Throttle counters', `${s.throttleCounters} (failed logins per IP and per username)`],
     ['Other keys', `${s.otherKeys}${s.otherKeys > 0 ? ' (under the prefix but not the module\'s: another app sharing the prefix?)' : ''}`],
     [
       'Without TTL',
-      `${noTtl} (sessions ${s.withoutTtl.sessions}, user indexes ${s.withoutTtl.users}, other ${s.withoutTtl.otherKeys})` +
+      `${noTtl} (sessions ${s.withoutTtl.sessions}, user indexes ${s.withoutTtl.users}, ` +
+        `throttle counters ${s.withoutTtl.throttleCounters}, other ${s.withoutTtl.otherKeys})` +
         (noTtl > 0 ? ': should be 0, the module gives every key a TTL; check what wrote these' : ': ok'),
     ],
     [
@@ -228,5 +243,10 @@ async function stats(ctx: CommandContext): Promise<CommandOutput> {
     ],
   ];
   const width = Math.max(...lines.map(([label]) => label.length));
-  return ok(lines.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n') + '\n');
+  const patternWidth = Math.max(...s.layout.map((row) => row.pattern.length));
+  const layout = s.layout.map((row) => `  ${row.pattern.padEnd(patternWidth)}  ${row.type.padEnd(6)}  ${row.keys}`);
+  return ok(
+    lines.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n') +
+      `\n\nKey layout (<prefix> = ${safeText(s.prefix)}):\n${layout.join('\n')}\n`,
+  );
 }
