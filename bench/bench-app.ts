@@ -40,7 +40,10 @@ export interface BenchApp {
   close(): Promise<void>;
 }
 
-export async function createBenchApp(redisUrl: string, validateCredentials?: Parameters<typeof SessionModule.forRoot>[0]['validateCredentials']): Promise<BenchApp> {
+export async function createBenchApp(
+  redisUrl: string,
+  validateCredentials?: Parameters<typeof SessionModule.forRoot>[0]['validateCredentials'],
+): Promise<BenchApp> {
   @Module({
     imports: [
       SessionModule.forRoot({

@@ -28,7 +28,8 @@ export interface LoadResult {
 }
 
 const spec = JSON.parse(process.argv[2]) as LoadSpec;
-const cookies: string[] = spec.cookieFile && spec.cookieKey ? JSON.parse(readFileSync(spec.cookieFile, 'utf8'))[spec.cookieKey] : [];
+const cookies: string[] =
+  spec.cookieFile && spec.cookieKey ? JSON.parse(readFileSync(spec.cookieFile, 'utf8'))[spec.cookieKey] : [];
 let next = 0;
 
 const result = await autocannon({

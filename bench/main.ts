@@ -18,8 +18,30 @@ import { LOGIN_PASSWORD } from './seed.js';
 
 const quick = process.argv.includes('--quick');
 const settings = quick
-  ? { sessions: 1000, rounds: 1, durationSeconds: 2, warmupSeconds: 1, connections: 50, loginSeconds: 2, memorySessions: 5000, createSessions: 5000, revokeAllSessions: 2000, listSessions: 200 }
-  : { sessions: 10_000, rounds: 5, durationSeconds: 10, warmupSeconds: 3, connections: 50, loginSeconds: 10, memorySessions: 100_000, createSessions: 50_000, revokeAllSessions: 10_000, listSessions: 1000 };
+  ? {
+      sessions: 1000,
+      rounds: 1,
+      durationSeconds: 2,
+      warmupSeconds: 1,
+      connections: 50,
+      loginSeconds: 2,
+      memorySessions: 5000,
+      createSessions: 5000,
+      revokeAllSessions: 2000,
+      listSessions: 200,
+    }
+  : {
+      sessions: 10_000,
+      rounds: 5,
+      durationSeconds: 10,
+      warmupSeconds: 3,
+      connections: 50,
+      loginSeconds: 10,
+      memorySessions: 100_000,
+      createSessions: 50_000,
+      revokeAllSessions: 10_000,
+      listSessions: 1000,
+    };
 
 const ROUTES = {
   A: { path: '/a', label: 'no session check (ceiling)', cookieKey: undefined },
@@ -66,9 +88,20 @@ async function main(): Promise<void> {
         await sleep(200); // let requests in flight at the cut-off finish
         const stats = await commandStats(admin);
         const handled = await handledSince(base);
-        runs.push({ ...result, route: key, round, handled, redisCalls: stats.calls, redisUsec: stats.usec, byCommand: stats.byCommand });
-        log(`bench: round ${round} ${key}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, ${(stats.calls / handled).toFixed(3)} cmds/req`);
-        if (result.non2xx > 0 || result.errors > 0) throw new Error(`${key}: ${result.non2xx} non-2xx and ${result.errors} errors`);
+        runs.push({
+          ...result,
+          route: key,
+          round,
+          handled,
+          redisCalls: stats.calls,
+          redisUsec: stats.usec,
+          byCommand: stats.byCommand,
+        });
+        log(
+          `bench: round ${round} ${key}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, ${(stats.calls / handled).toFixed(3)} cmds/req`,
+        );
+        if (result.non2xx > 0 || result.errors > 0)
+          throw new Error(`${key}: ${result.non2xx} non-2xx and ${result.errors} errors`);
       }
     }
 
@@ -94,9 +127,28 @@ async function main(): Promise<void> {
     const results = {
       date: new Date().toISOString(),
       mode: quick ? 'quick' : 'full',
-      machine: { cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, redis: await redisVersion(admin) },
-      packages: versions(['@nestjs/core', '@nestjs/platform-express', 'express', 'ioredis', 'express-session', 'connect-redis', 'redis', 'autocannon']),
-      settings: { ...settings, loadGenerator: 'autocannon, separate process, rotating the Cookie header over every live session', adapter: 'Express', interleaved: 'A B C per round, medians over rounds' },
+      machine: {
+        cpus: availableParallelism(),
+        cpuModel: cpus()[0]?.model ?? 'unknown',
+        node: process.version,
+        redis: await redisVersion(admin),
+      },
+      packages: versions([
+        '@nestjs/core',
+        '@nestjs/platform-express',
+        'express',
+        'ioredis',
+        'express-session',
+        'connect-redis',
+        'redis',
+        'autocannon',
+      ]),
+      settings: {
+        ...settings,
+        loadGenerator: 'autocannon, separate process, rotating the Cookie header over every live session',
+        adapter: 'Express',
+        interleaved: 'A B C per round, medians over rounds',
+      },
       throughput,
       login: { connections: 4, rps: login.rps, p50: login.p50, p99: login.p99, note: 'bound by argon2id (19 MiB, t=2)' },
       memory,
@@ -123,16 +175,22 @@ function summarise(runs: RunRecord[]) {
       const requests = rs.reduce((sum, r) => sum + r.handled, 0);
       const calls = rs.reduce((sum, r) => sum + r.redisCalls, 0);
       const usec = rs.reduce((sum, r) => sum + r.redisUsec, 0);
-      return [key, {
-        label: ROUTES[key].label,
-        rps: median(rs.map((r) => r.rps)),
-        p50: median(rs.map((r) => r.p50)),
-        p99: median(rs.map((r) => r.p99)),
-        redisCommandsPerRequest: calls / requests,
-        redisUsecPerRequest: usec / requests,
-      }];
+      return [
+        key,
+        {
+          label: ROUTES[key].label,
+          rps: median(rs.map((r) => r.rps)),
+          p50: median(rs.map((r) => r.p50)),
+          p99: median(rs.map((r) => r.p99)),
+          redisCommandsPerRequest: calls / requests,
+          redisUsecPerRequest: usec / requests,
+        },
+      ];
     }),
-  ) as Record<RouteKey, { label: string; rps: number; p50: number; p99: number; redisCommandsPerRequest: number; redisUsecPerRequest: number }>;
+  ) as Record<
+    RouteKey,
+    { label: string; rps: number; p50: number; p99: number; redisCommandsPerRequest: number; redisUsecPerRequest: number }
+  >;
   return {
     ...summary,
     ratios: {
@@ -145,7 +203,8 @@ function summarise(runs: RunRecord[]) {
 }
 
 type Results = {
-  date: string; mode: string;
+  date: string;
+  mode: string;
   machine: { cpus: number; node: string; redis: string };
   throughput: ReturnType<typeof summarise>;
   login: { rps: number; p50: number; p99: number };
@@ -165,8 +224,10 @@ function report(r: Results): string {
     '',
     '| route | req/s | p50 ms | p99 ms | Redis cmds/req | Redis µs/req |',
     '|---|---:|---:|---:|---:|---:|',
-    ...(['A', 'B', 'C'] as const).map((k) =>
-      `| ${k}: ${t[k].label} | ${f0(t[k].rps)} | ${t[k].p50} | ${t[k].p99} | ${t[k].redisCommandsPerRequest.toFixed(3)} | ${f2(t[k].redisUsecPerRequest)} |`),
+    ...(['A', 'B', 'C'] as const).map(
+      (k) =>
+        `| ${k}: ${t[k].label} | ${f0(t[k].rps)} | ${t[k].p50} | ${t[k].p99} | ${t[k].redisCommandsPerRequest.toFixed(3)} | ${f2(t[k].redisUsecPerRequest)} |`,
+    ),
     '',
     `B/A ${f2(t.ratios.BoverA)} (target ≥ 0.92)   B/C ${f2(t.ratios.BoverC)} (target ≥ 1.35; ceiling A/C ${f2(t.ratios.AoverC)})   p99 B/A ${f2(t.ratios.p99BoverA)} (target ≤ 1.2)`,
     '',
@@ -185,7 +246,11 @@ function report(r: Results): string {
   return lines.join('\n');
 }
 
-async function startServer(redisUrl: string, sessions: number, cookieFile: string): Promise<{ child: ChildProcess; port: number }> {
+async function startServer(
+  redisUrl: string,
+  sessions: number,
+  cookieFile: string,
+): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, [here('./server.js')], {
     env: { ...process.env, REDIS_URL: redisUrl, SESSIONS: String(sessions), COOKIE_FILE: cookieFile, NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -204,7 +269,14 @@ async function startServer(redisUrl: string, sessions: number, cookieFile: strin
 
 function load(base: string, key: RouteKey, cookieFile: string, durationSeconds: number): Promise<LoadResult> {
   const route = ROUTES[key];
-  return runLoad({ url: `${base}${route.path}`, method: 'GET', cookieFile, cookieKey: route.cookieKey, durationSeconds, connections: settings.connections });
+  return runLoad({
+    url: `${base}${route.path}`,
+    method: 'GET',
+    cookieFile,
+    cookieKey: route.cookieKey,
+    durationSeconds,
+    connections: settings.connections,
+  });
 }
 
 function runLoad(spec: LoadSpec): Promise<LoadResult> {
@@ -230,7 +302,9 @@ function versions(names: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of names) {
     try {
-      out[name] = (JSON.parse(readFileSync(here(`../../node_modules/${name}/package.json`), 'utf8')) as { version: string }).version;
+      out[name] = (
+        JSON.parse(readFileSync(here(`../../node_modules/${name}/package.json`), 'utf8')) as { version: string }
+      ).version;
     } catch {
       out[name] = 'unknown';
     }

@@ -1,8 +1,7 @@
 import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
-import type { INestApplicationContext } from '@nestjs/common';
+import { type INestApplicationContext, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Module } from '@nestjs/common';
 import { RedisStore } from 'connect-redis';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -18,7 +17,9 @@ import { seedIp, seedUser, TTL_SECONDS, USER_AGENT } from './seed.js';
 /** SessionService on a Redis, without HTTP. */
 export async function sessionContext(redisUrl: string): Promise<{ context: INestApplicationContext; service: SessionService }> {
   // No per-user cap: the bulk measures hold thousands of sessions for one user.
-  @Module({ imports: [SessionModule.forRoot({ redis: { url: redisUrl }, controller: false, ttl: TTL_SECONDS, maxSessionsPerUser: null })] })
+  @Module({
+    imports: [SessionModule.forRoot({ redis: { url: redisUrl }, controller: false, ttl: TTL_SECONDS, maxSessionsPerUser: null })],
+  })
   class MeasureModule {}
   const context = await NestFactory.createApplicationContext(MeasureModule, { logger: false });
   return { context, service: context.get(SessionService) };
@@ -74,8 +75,20 @@ export async function measureMemory(redisUrl: string, count: number): Promise<Me
       inWaves(count, 100, (i) => {
         const user = seedUser(i);
         return store.set(randomBytes(24).toString('base64url'), {
-          cookie: { originalMaxAge: TTL_SECONDS * 1000, expires: new Date(now + TTL_SECONDS * 1000), httpOnly: true, path: '/', sameSite: 'lax' },
-          userId: user.id, username: user.username, role: user.role, loginTime: now, lastActivity: now, ip: seedIp(i), userAgent: USER_AGENT,
+          cookie: {
+            originalMaxAge: TTL_SECONDS * 1000,
+            expires: new Date(now + TTL_SECONDS * 1000),
+            httpOnly: true,
+            path: '/',
+            sameSite: 'lax',
+          },
+          userId: user.id,
+          username: user.username,
+          role: user.role,
+          loginTime: now,
+          lastActivity: now,
+          ip: seedIp(i),
+          userAgent: USER_AGENT,
         } as never);
       }),
     );
@@ -114,20 +127,28 @@ export async function measureCreate(redisUrl: string, count: number, rounds = 5)
   const raw = new Redis(redisUrl, { enableAutoPipelining: true, commandTimeout: 500, maxRetriesPerRequest: 1 }) as Redis & {
     nrsIndexAdd(key: string, now: number, id: string, abs: number, remove: string, max: number): Promise<unknown>;
   };
-  raw.defineCommand('nrsIndexAdd', { numberOfKeys: 1, lua: readFileSync(new URL('../src/core/redis/lua/index-add-1.lua', import.meta.url), 'utf8') });
+  raw.defineCommand('nrsIndexAdd', {
+    numberOfKeys: 1,
+    lua: readFileSync(new URL('../src/core/redis/lua/index-add-1.lua', import.meta.url), 'utf8'),
+  });
   const { context, service } = await sessionContext(redisUrl);
   const now = Date.now();
   const absolute = now + 43_200_000;
   const values = Array.from({ length: count }, (_, i) => {
     const user = seedUser(i);
     return encodeSession({
-      userId: user.id, username: user.username, role: user.role, createdAt: now, absoluteExpiresAt: absolute,
-      ip: seedIp(i), userAgent: USER_AGENT, data: undefined,
+      userId: user.id,
+      username: user.username,
+      role: user.role,
+      createdAt: now,
+      absoluteExpiresAt: absolute,
+      ip: seedIp(i),
+      userAgent: USER_AGENT,
+      data: undefined,
     });
   });
   const ids = Array.from({ length: count }, () => sessionIdOf(generateToken(absolute)));
-  const ours = (n: number) =>
-    inWaves(n, 100, (i) => service.create(seedUser(i), { ip: seedIp(i), userAgent: USER_AGENT }));
+  const ours = (n: number) => inWaves(n, 100, (i) => service.create(seedUser(i), { ip: seedIp(i), userAgent: USER_AGENT }));
   const rawWrites = (n: number) =>
     inWaves(n, 100, (i) =>
       Promise.all([
@@ -154,7 +175,12 @@ export async function measureCreate(redisUrl: string, count: number, rounds = 5)
     await admin.flushall();
     const serviceCreatePerSecond = median(oursRates);
     const rawPipelinePerSecond = median(rawRates);
-    return { sessions: count, serviceCreatePerSecond, rawPipelinePerSecond, ratio: serviceCreatePerSecond / rawPipelinePerSecond };
+    return {
+      sessions: count,
+      serviceCreatePerSecond,
+      rawPipelinePerSecond,
+      ratio: serviceCreatePerSecond / rawPipelinePerSecond,
+    };
   } finally {
     await context.close();
     raw.disconnect();
@@ -193,7 +219,10 @@ export async function measureBulk(redisUrl: string, revokeCount: number, listCou
       let listed = 0;
       let cursor: string | null = null;
       do {
-        const page: { sessions: unknown[]; nextCursor: string | null } = await service.listPage('lister', cursor === null ? { limit: 1000 } : { limit: 1000, cursor });
+        const page: { sessions: unknown[]; nextCursor: string | null } = await service.listPage(
+          'lister',
+          cursor === null ? { limit: 1000 } : { limit: 1000, cursor },
+        );
         listed += page.sessions.length;
         cursor = page.nextCursor;
       } while (cursor !== null);
@@ -201,7 +230,12 @@ export async function measureBulk(redisUrl: string, revokeCount: number, listCou
       if (listed !== listCount) throw new Error(`list returned ${listed} of ${listCount}`);
     }
     await admin.flushall();
-    return { revokeAllSessions: revokeCount, revokeAllMs: median(revokeTimes), listSessions: listCount, listMs: median(listTimes) };
+    return {
+      revokeAllSessions: revokeCount,
+      revokeAllMs: median(revokeTimes),
+      listSessions: listCount,
+      listMs: median(listTimes),
+    };
   } finally {
     await context.close();
     admin.disconnect();

@@ -103,12 +103,20 @@ function send(ip: string, method: string, path: string, options: { cookie?: stri
       });
     });
     req.setTimeout(10_000, () => req.destroy(new Error('timeout')));
-    req.on('error', (err: NodeJS.ErrnoException) => resolve({ status: err.message === 'timeout' ? 'timeout' : 'error', body: undefined, headers: {} }));
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      resolve({ status: err.message === 'timeout' ? 'timeout' : 'error', body: undefined, headers: {} }),
+    );
     req.end(payload);
   });
 }
 
-async function call(op: string, ip: string, method: string, path: string, options?: { cookie?: string; json?: unknown }): Promise<Answer> {
+async function call(
+  op: string,
+  ip: string,
+  method: string,
+  path: string,
+  options?: { cookie?: string; json?: unknown },
+): Promise<Answer> {
   inFlight++;
   const started = performance.now();
   const answer = await send(ip, method, path, options);

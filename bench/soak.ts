@@ -60,8 +60,22 @@ const settings = {
  * still growing): it checks the wiring, with wider margins.
  */
 const tolerance = quick
-  ? { heapBytes: 12 * 2 ** 20, heapShare: 0.25, rssBytes: 64 * 2 ** 20, rssShare: 0.4, externalBytes: 8 * 2 ** 20, externalShare: 0.25 }
-  : { heapBytes: 4 * 2 ** 20, heapShare: 0.05, rssBytes: 32 * 2 ** 20, rssShare: 0.15, externalBytes: 4 * 2 ** 20, externalShare: 0.1 };
+  ? {
+      heapBytes: 12 * 2 ** 20,
+      heapShare: 0.25,
+      rssBytes: 64 * 2 ** 20,
+      rssShare: 0.4,
+      externalBytes: 8 * 2 ** 20,
+      externalShare: 0.25,
+    }
+  : {
+      heapBytes: 4 * 2 ** 20,
+      heapShare: 0.05,
+      rssBytes: 32 * 2 ** 20,
+      rssShare: 0.15,
+      externalBytes: 4 * 2 ** 20,
+      externalShare: 0.1,
+    };
 /** Redis bytes per live session (its key, its share of the index, allocator overhead): README measures ~346 + index. */
 const REDIS_BYTES_PER_SESSION = { min: 250, max: 900 };
 
@@ -102,7 +116,9 @@ async function main(): Promise<void> {
   let app: ChildProcess | undefined;
   let load: ChildProcess | undefined;
   try {
-    log(`soak: ${quick ? 'quick' : 'full'} run, ${settings.durationSeconds} s, ${settings.connections} concurrent loops over ${settings.users} users; redis-server ${await redisVersion(admin)} on ${redis.url}`);
+    log(
+      `soak: ${quick ? 'quick' : 'full'} run, ${settings.durationSeconds} s, ${settings.connections} concurrent loops over ${settings.users} users; redis-server ${await redisVersion(admin)} on ${redis.url}`,
+    );
     const started = await startApp(redis.url);
     app = started.child;
     const base = `http://127.0.0.1:${started.port}`;
@@ -116,7 +132,11 @@ async function main(): Promise<void> {
     const samples: Sample[] = [];
     let previous: { at: number; counts: LoadSample['counts']; requests: number } = { at: startedAt, counts: {}, requests: 0 };
     const take = async (): Promise<Sample> => {
-      const [loadSample, appStats, redisStats] = await Promise.all([ask<LoadSample>(load!, 'sample'), appSample(base), redisSample(admin)]);
+      const [loadSample, appStats, redisStats] = await Promise.all([
+        ask<LoadSample>(load!, 'sample'),
+        appSample(base),
+        redisSample(admin),
+      ]);
       const at = Date.now();
       const sample: Sample = {
         t: Math.round((at - startedAt) / 100) / 10,
@@ -137,7 +157,11 @@ async function main(): Promise<void> {
       log(`soak: ${row(sample)}`);
       return sample;
     };
-    for (let next = startedAt + settings.intervalSeconds * 1000; next <= startedAt + settings.durationSeconds * 1000 + 1; next += settings.intervalSeconds * 1000) {
+    for (
+      let next = startedAt + settings.intervalSeconds * 1000;
+      next <= startedAt + settings.durationSeconds * 1000 + 1;
+      next += settings.intervalSeconds * 1000
+    ) {
       await sleep(next - Date.now());
       samples.push(await take());
     }
@@ -154,10 +178,16 @@ async function main(): Promise<void> {
     const results = {
       date: new Date().toISOString(),
       mode: quick ? 'quick' : 'full',
-      machine: { cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, redis: await redisVersion(admin) },
+      machine: {
+        cpus: availableParallelism(),
+        cpuModel: cpus()[0]?.model ?? 'unknown',
+        node: process.version,
+        redis: await redisVersion(admin),
+      },
       settings: {
         ...settings,
-        loadGenerator: 'bench/soak-load.ts in its own process: concurrent loops over node:http keep-alive, each loop owning its users',
+        loadGenerator:
+          'bench/soak-load.ts in its own process: concurrent loops over node:http keep-alive, each loop owning its users',
         mix: '80% GET /me, 3% list, 1% current session, 6% login, 4% logout, 2% revoke, 0.5% logout-all, 1.5% ended session, 2% bad token',
         logins: 'POST /auth/login with a plain-password check (no argon2), login throttling on (one client IP per loop)',
         tolerance,
@@ -311,32 +341,61 @@ function analyse(
 
   // Answers.
   const byStatus: Record<string, number> = {};
-  for (const ops of Object.values(final.counts)) for (const [status, n] of Object.entries(ops)) byStatus[status] = (byStatus[status] ?? 0) + n;
+  for (const ops of Object.values(final.counts))
+    for (const [status, n] of Object.entries(ops)) byStatus[status] = (byStatus[status] ?? 0) + n;
   const fiveXx = Object.entries(byStatus).filter(([status]) => !/^\d+$/.test(status) || Number(status) >= 500);
-  check('no 5xx (nor a request without an answer)', fiveXx.length === 0, fiveXx.length === 0 ? `${final.requests} answers: ${JSON.stringify(byStatus)}` : `got ${JSON.stringify(Object.fromEntries(fiveXx))}${byStatus['503'] ? ' (503: Redis did not answer within the 500 ms command timeout, on a healthy Redis)' : ''}`);
-  check('every answer as expected (no 401 for a held session, lists exact, ended sessions stay dead)', final.unexpected === 0, final.unexpected === 0 ? `${final.requests} answers checked` : `${final.unexpected} unexpected, e.g. ${final.examples.slice(0, 5).join(' | ')}`);
+  check(
+    'no 5xx (nor a request without an answer)',
+    fiveXx.length === 0,
+    fiveXx.length === 0
+      ? `${final.requests} answers: ${JSON.stringify(byStatus)}`
+      : `got ${JSON.stringify(Object.fromEntries(fiveXx))}${byStatus['503'] ? ' (503: Redis did not answer within the 500 ms command timeout, on a healthy Redis)' : ''}`,
+  );
+  check(
+    'every answer as expected (no 401 for a held session, lists exact, ended sessions stay dead)',
+    final.unexpected === 0,
+    final.unexpected === 0
+      ? `${final.requests} answers checked`
+      : `${final.unexpected} unexpected, e.g. ${final.examples.slice(0, 5).join(' | ')}`,
+  );
 
   // TTLs.
   const noTtl = [...samples.flatMap((s) => s.redis.keysWithoutTtl), ...after.keysWithoutTtl];
-  check('every key has a TTL (SCAN + PTTL at every sample and at the end)', noTtl.length === 0, noTtl.length === 0 ? `${samples.length + 1} scans` : `without TTL: ${[...new Set(noTtl)].slice(0, 10).join(', ')}`);
+  check(
+    'every key has a TTL (SCAN + PTTL at every sample and at the end)',
+    noTtl.length === 0,
+    noTtl.length === 0 ? `${samples.length + 1} scans` : `without TTL: ${[...new Set(noTtl)].slice(0, 10).join(', ')}`,
+  );
 
   // Keys against the load generator's belief.
   const believed = new Set(Object.values(final.sessions).flat());
   const missing = [...believed].filter((id) => !stored.has(id));
   const extra = [...stored].filter((id) => !believed.has(id));
-  check('session keys = sessions the load generator holds (after the last answer)', missing.length === 0 && extra.length === 0, `${stored.size} keys, ${believed.size} believed; missing ${missing.length}${missing.length ? ` (${missing.slice(0, 3).join(', ')})` : ''}, extra ${extra.length}${extra.length ? ` (${extra.slice(0, 3).join(', ')})` : ''}`);
+  check(
+    'session keys = sessions the load generator holds (after the last answer)',
+    missing.length === 0 && extra.length === 0,
+    `${stored.size} keys, ${believed.size} believed; missing ${missing.length}${missing.length ? ` (${missing.slice(0, 3).join(', ')})` : ''}, extra ${extra.length}${extra.length ? ` (${extra.slice(0, 3).join(', ')})` : ''}`,
+  );
   const indexDiffs: string[] = [];
   for (const userId of new Set([...indexes.keys(), ...Object.keys(final.sessions)])) {
     const a = [...(indexes.get(userId) ?? [])].sort().join();
     const b = [...(final.sessions[userId] ?? [])].sort().join();
     if (a !== b) indexDiffs.push(`user ${userId}: index [${a}] vs held [${b}]`);
   }
-  check('each user index = that user\'s sessions', indexDiffs.length === 0, indexDiffs.length === 0 ? `${indexes.size} indexes, ${after.indexMembers} members` : indexDiffs.slice(0, 3).join(' | '));
+  check(
+    "each user index = that user's sessions",
+    indexDiffs.length === 0,
+    indexDiffs.length === 0 ? `${indexes.size} indexes, ${after.indexMembers} members` : indexDiffs.slice(0, 3).join(' | '),
+  );
   // During the run the scan and the load generator's count are taken at slightly different
   // moments; the gap is bounded by the requests in flight plus the churn of a scan's length.
   const drift = samples.map((s) => Math.abs(s.redis.sessionKeys - s.live));
   const maxDrift = Math.max(...drift);
-  check('during the run, session keys ≈ sessions held (within 2 × concurrent loops)', maxDrift <= 2 * settings.connections, `largest gap ${maxDrift} (allowed ${2 * settings.connections})`);
+  check(
+    'during the run, session keys ≈ sessions held (within 2 × concurrent loops)',
+    maxDrift <= 2 * settings.connections,
+    `largest gap ${maxDrift} (allowed ${2 * settings.connections})`,
+  );
 
   // Memory.
   const steady = samples.filter((s) => s.t >= settings.durationSeconds / 2);
@@ -346,13 +405,25 @@ function analyse(
   const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
   const heapGrowth = trend(steady.map((s) => s.heapUsed));
   const heapAllowed = Math.max(tolerance.heapBytes, tolerance.heapShare * mean(steady.map((s) => s.heapUsed)));
-  check('heap (after GC) flat after warm-up', steady.length >= 3 && heapGrowth <= heapAllowed, `${mib(heapGrowth)} trend over the last ${span.toFixed(0)} s (allowed ${mib(heapAllowed)}); ${mib(Math.min(...steady.map((s) => s.heapUsed)))}–${mib(Math.max(...steady.map((s) => s.heapUsed)))}`);
+  check(
+    'heap (after GC) flat after warm-up',
+    steady.length >= 3 && heapGrowth <= heapAllowed,
+    `${mib(heapGrowth)} trend over the last ${span.toFixed(0)} s (allowed ${mib(heapAllowed)}); ${mib(Math.min(...steady.map((s) => s.heapUsed)))}–${mib(Math.max(...steady.map((s) => s.heapUsed)))}`,
+  );
   const rssGrowth = trend(steady.map((s) => s.rss));
   const rssAllowed = Math.max(tolerance.rssBytes, tolerance.rssShare * mean(steady.map((s) => s.rss)));
-  check('RSS flat after warm-up', steady.length >= 3 && rssGrowth <= rssAllowed, `${mib(rssGrowth)} trend over the last ${span.toFixed(0)} s (allowed ${mib(rssAllowed)}); ${mib(Math.min(...steady.map((s) => s.rss)))}–${mib(Math.max(...steady.map((s) => s.rss)))}`);
+  check(
+    'RSS flat after warm-up',
+    steady.length >= 3 && rssGrowth <= rssAllowed,
+    `${mib(rssGrowth)} trend over the last ${span.toFixed(0)} s (allowed ${mib(rssAllowed)}); ${mib(Math.min(...steady.map((s) => s.rss)))}–${mib(Math.max(...steady.map((s) => s.rss)))}`,
+  );
   const externalGrowth = trend(steady.map((s) => s.external));
   const externalAllowed = Math.max(tolerance.externalBytes, tolerance.externalShare * mean(steady.map((s) => s.external)));
-  check('off-heap memory (external) flat after warm-up', steady.length >= 3 && externalGrowth <= externalAllowed, `${mib(externalGrowth)} trend over the last ${span.toFixed(0)} s (allowed ${mib(externalAllowed)}); ${mib(Math.min(...steady.map((s) => s.external)))}–${mib(Math.max(...steady.map((s) => s.external)))}`);
+  check(
+    'off-heap memory (external) flat after warm-up',
+    steady.length >= 3 && externalGrowth <= externalAllowed,
+    `${mib(externalGrowth)} trend over the last ${span.toFixed(0)} s (allowed ${mib(externalAllowed)}); ${mib(Math.min(...steady.map((s) => s.external)))}–${mib(Math.max(...steady.map((s) => s.external)))}`,
+  );
   const perSession = steady.map((s) => (s.redis.usedMemory - baselineRedis) / Math.max(1, s.redis.sessionKeys));
   const finalPerSession = (after.usedMemory - baselineRedis) / Math.max(1, after.sessionKeys);
   const inBand = (v: number) => v >= REDIS_BYTES_PER_SESSION.min && v <= REDIS_BYTES_PER_SESSION.max;
@@ -382,7 +453,9 @@ function analyse(
 const MiB = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
 
 function statusText(statuses: Record<string, number>): string {
-  return Object.entries(statuses).map(([status, n]) => `${status}:${n}`).join(' ');
+  return Object.entries(statuses)
+    .map(([status, n]) => `${status}:${n}`)
+    .join(' ');
 }
 
 function row(s: Sample): string {
@@ -407,7 +480,21 @@ function row(s: Sample): string {
 }
 
 const HEADER = [
-  '   t s', ' req/s', 'p50 ms', 'p99 ms', '  401', ' other', 'unex', ' lag p99/max', '   RSS', ' heap', 'Redis', 'keys/held', 'index', 'thrtl', 'noTTL',
+  '   t s',
+  ' req/s',
+  'p50 ms',
+  'p99 ms',
+  '  401',
+  ' other',
+  'unex',
+  ' lag p99/max',
+  '   RSS',
+  ' heap',
+  'Redis',
+  'keys/held',
+  'index',
+  'thrtl',
+  'noTTL',
 ];
 
 function report(
@@ -430,7 +517,9 @@ function report(
     ...samples.map(row),
     '',
     `answers: ${totals.requests} (${s.meanRps.toFixed(0)}/s over the run, ${s.steadyRps.toFixed(0)}/s in the steady half): ${statusText(s.byStatus)}`,
-    `by operation: ${Object.entries(totals.byOp).map(([op, byStatus]) => `${op} ${statusText(byStatus)}`).join('; ')}`,
+    `by operation: ${Object.entries(totals.byOp)
+      .map(([op, byStatus]) => `${op} ${statusText(byStatus)}`)
+      .join('; ')}`,
     `after the load: ${after.sessionKeys} session keys for ${believed} held sessions, ${after.indexKeys} user indexes (${after.indexMembers} members), ${after.throttleKeys} throttle keys; app RSS ${MiB(app.memory.rss)} MiB, heap ${MiB(app.memory.heapUsed)} MiB`,
     `event-loop delay: p99 at most ${s.lagP99MaxMs.toFixed(1)} ms in a sample, max ${s.lagMaxMs.toFixed(1)} ms`,
     '',

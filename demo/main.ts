@@ -33,10 +33,9 @@ async function main(): Promise<void> {
   const accounts = demoAccounts();
   try {
     // abortOnError false: a failed boot throws here (and stops Redis) instead of process.abort().
-    app = await NestFactory.create<NestExpressApplication>(
-      AppModule.forRoot({ redisUrl: redis.url, accounts, cookieSecure }),
-      { abortOnError: false },
-    );
+    app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot({ redisUrl: redis.url, accounts, cookieSecure }), {
+      abortOnError: false,
+    });
     app.disable('x-powered-by');
     app.enableShutdownHooks();
     setupDemoDocs(app); // Swagger UI at /docs, the document at /docs-json

@@ -21,7 +21,18 @@ export {
   type SessionRotatedEvent,
   type SessionExpiredEvent,
 } from './core/events.js';
-export type { SessionModuleOptions, SessionModuleFactoryOptions, SessionModuleExtras, SessionRedisOptions, SessionCookieOptions, SessionCsrfOptions, SessionLoginThrottleOptions, SessionCredentials, LoginContext, ValidateCredentials } from './options/types.js';
+export type {
+  SessionModuleOptions,
+  SessionModuleFactoryOptions,
+  SessionModuleExtras,
+  SessionRedisOptions,
+  SessionCookieOptions,
+  SessionCsrfOptions,
+  SessionLoginThrottleOptions,
+  SessionCredentials,
+  LoginContext,
+  ValidateCredentials,
+} from './options/types.js';
 export type {
   Session,
   SessionUser,

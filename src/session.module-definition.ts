@@ -13,23 +13,22 @@ export const SESSION_CONTROLLER_ENABLED = Symbol('nestjs-redis-session:controlle
  * `controller`, `globalGuard` and `isGlobal` shape the module itself, so they sit
  * next to `useFactory` in `forRootAsync` rather than in what the factory returns.
  */
-export const {
-  ConfigurableModuleClass: SessionConfigurableModule,
-  MODULE_OPTIONS_TOKEN: SESSION_MODULE_OPTIONS,
-} = new ConfigurableModuleBuilder<SessionModuleFactoryOptions>({ moduleName: 'Session' })
-  .setClassMethodName('forRoot')
-  .setExtras<SessionModuleExtras>(
-    { controller: SESSION_DEFAULTS.controller, globalGuard: SESSION_DEFAULTS.globalGuard, isGlobal: SESSION_DEFAULTS.isGlobal },
-    (definition, extras) => {
-    const providers: Provider[] = [...(definition.providers ?? [])];
-    // useExisting: the global guard is the same instance the module exports.
-    if (extras.globalGuard) providers.push({ provide: APP_GUARD, useExisting: SessionGuard });
-    providers.push({ provide: SESSION_CONTROLLER_ENABLED, useValue: extras.controller !== false });
-    return {
-      ...definition,
-      global: extras.isGlobal,
-      controllers: extras.controller === false ? [] : [AuthController],
-      providers,
-    };
-  })
-  .build();
+export const { ConfigurableModuleClass: SessionConfigurableModule, MODULE_OPTIONS_TOKEN: SESSION_MODULE_OPTIONS } =
+  new ConfigurableModuleBuilder<SessionModuleFactoryOptions>({ moduleName: 'Session' })
+    .setClassMethodName('forRoot')
+    .setExtras<SessionModuleExtras>(
+      { controller: SESSION_DEFAULTS.controller, globalGuard: SESSION_DEFAULTS.globalGuard, isGlobal: SESSION_DEFAULTS.isGlobal },
+      (definition, extras) => {
+        const providers: Provider[] = [...(definition.providers ?? [])];
+        // useExisting: the global guard is the same instance the module exports.
+        if (extras.globalGuard) providers.push({ provide: APP_GUARD, useExisting: SessionGuard });
+        providers.push({ provide: SESSION_CONTROLLER_ENABLED, useValue: extras.controller !== false });
+        return {
+          ...definition,
+          global: extras.isGlobal,
+          controllers: extras.controller === false ? [] : [AuthController],
+          providers,
+        };
+      },
+    )
+    .build();

@@ -62,6 +62,7 @@ export class SessionModule extends SessionConfigurableModule implements NestModu
 
   configure(consumer: MiddlewareConsumer): void {
     // Refuses an oversized login body before Fastify parses it (see the middleware).
-    if (this.controllerEnabled) consumer.apply(LoginBodyLimitMiddleware).forRoutes({ path: 'auth/login', method: RequestMethod.POST });
+    if (this.controllerEnabled)
+      consumer.apply(LoginBodyLimitMiddleware).forRoutes({ path: 'auth/login', method: RequestMethod.POST });
   }
 }

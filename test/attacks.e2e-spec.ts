@@ -32,8 +32,7 @@ async function withApp(
   }
 }
 
-const login = (http: Http, username: string, password: string) =>
-  request(http).post('/auth/login').send({ username, password });
+const login = (http: Http, username: string, password: string) => request(http).post('/auth/login').send({ username, password });
 
 /** `{"username":[[[…"x"…]]],"password":"x"}`: `depth` arrays around the username. */
 const nestedBody = (depth: number) => `{"username":${'['.repeat(depth)}"x"${']'.repeat(depth)},"password":"x"}`;
@@ -58,7 +57,10 @@ describe.each(ADAPTERS)('attacks on the demo, closed (%s)', (adapter) => {
         );
         // A logged-in user's request while the attack runs.
         await sleep(5);
-        const me = request(http).get('/me').set('Cookie', cookie).then((res) => ({ status: res.status, ms: performance.now() - started }));
+        const me = request(http)
+          .get('/me')
+          .set('Cookie', cookie)
+          .then((res) => ({ status: res.status, ms: performance.now() - started }));
         const [answers, mine] = await Promise.all([Promise.all(attacks), me]);
         delay.disable();
         expect(answers.map((res) => res.status)).toEqual(Array(10).fill(400));
@@ -145,7 +147,11 @@ describe.each(ADAPTERS)('attacks on the demo, closed (%s)', (adapter) => {
         }
         // A cross-site page cannot set Authorization (that takes a CORS preflight the app allowed).
         const { token } = (await login(http, 'bob', USERS.bob.password)).body as { token: string };
-        const res = await request(http).post('/auth/logout').set('Authorization', `Bearer ${token}`).set('Sec-Fetch-Site', 'cross-site').set('Origin', EVIL);
+        const res = await request(http)
+          .post('/auth/logout')
+          .set('Authorization', `Bearer ${token}`)
+          .set('Sec-Fetch-Site', 'cross-site')
+          .set('Origin', EVIL);
         expect(res.status).toBe(204);
         expect((await request(http).get('/me').set('Authorization', `Bearer ${token}`)).status).toBe(401);
       });
@@ -161,7 +167,11 @@ describe.each(ADAPTERS)('attacks on the demo, closed (%s)', (adapter) => {
       const registry = new Registry();
       await withApp(
         adapter,
-        { validateCredentials: throwing, loginThrottle: { perUsername: { limit: 3, windowSeconds: 60 }, delayAfter: 100 }, metrics: { registry, prefix: 'thr_' } },
+        {
+          validateCredentials: throwing,
+          loginThrottle: { perUsername: { limit: 3, windowSeconds: 60 }, delayAfter: 100 },
+          metrics: { registry, prefix: 'thr_' },
+        },
         async (_t, http) => {
           const statuses: number[] = [];
           for (let i = 0; i < 5; i++) statuses.push((await login(http, 'alice', `guess-${i}`)).status);
@@ -176,11 +186,15 @@ describe.each(ADAPTERS)('attacks on the demo, closed (%s)', (adapter) => {
       const broken = async () => {
         throw new Error('user database down');
       };
-      await withApp(adapter, { validateCredentials: broken, loginThrottle: { perUsername: { limit: 2, windowSeconds: 60 }, delayAfter: 100 } }, async (t, http) => {
-        for (let i = 0; i < 4; i++) expect((await login(http, 'alice', 'x')).status).toBe(500);
-        await sleep(50); // refunds are not awaited by the request
-        expect(await keysWithPrefix(t.redis, `${t.prefix}throttle:`)).toEqual([]);
-      });
+      await withApp(
+        adapter,
+        { validateCredentials: broken, loginThrottle: { perUsername: { limit: 2, windowSeconds: 60 }, delayAfter: 100 } },
+        async (t, http) => {
+          for (let i = 0; i < 4; i++) expect((await login(http, 'alice', 'x')).status).toBe(500);
+          await sleep(50); // refunds are not awaited by the request
+          expect(await keysWithPrefix(t.redis, `${t.prefix}throttle:`)).toEqual([]);
+        },
+      );
     });
   });
 
@@ -216,14 +230,18 @@ describe.each(ADAPTERS)('attacks on the demo, closed (%s)', (adapter) => {
     });
 
     it('usernames are counted after trimming, Unicode NFKC and case folding', async () => {
-      await withApp(adapter, { loginThrottle: { perUsername: { limit: 4, windowSeconds: 60 }, delayAfter: 100 } }, async (_t, http) => {
-        const variants = ['alice', ' ALICE ', 'ａｌｉｃｅ', 'Alice\t'];
-        for (const name of variants) expect((await login(http, name, 'wrong')).status).toBe(401);
-        expect((await login(http, 'alice', USERS.alice.password)).status).toBe(429);
-        // Full case folding: ß and SS are one name.
-        for (const name of ['straße', 'STRASSE', 'Strasse', 'STRAẞE']) expect((await login(http, name, 'x')).status).toBe(401);
-        expect((await login(http, 'strasse', 'x')).status).toBe(429);
-      });
+      await withApp(
+        adapter,
+        { loginThrottle: { perUsername: { limit: 4, windowSeconds: 60 }, delayAfter: 100 } },
+        async (_t, http) => {
+          const variants = ['alice', ' ALICE ', 'ａｌｉｃｅ', 'Alice\t'];
+          for (const name of variants) expect((await login(http, name, 'wrong')).status).toBe(401);
+          expect((await login(http, 'alice', USERS.alice.password)).status).toBe(429);
+          // Full case folding: ß and SS are one name.
+          for (const name of ['straße', 'STRASSE', 'Strasse', 'STRAẞE']) expect((await login(http, name, 'x')).status).toBe(401);
+          expect((await login(http, 'strasse', 'x')).status).toBe(429);
+        },
+      );
     });
   });
 
@@ -247,7 +265,11 @@ describe.each(ADAPTERS)('attacks on the demo, closed (%s)', (adapter) => {
       const big = { id: 'big', username: 'big', notes: 'x'.repeat(5000) };
       let deep: unknown = 'leaf';
       for (let i = 0; i < 50_000; i++) deep = [deep];
-      const users: Record<string, unknown> = { big, deep: { id: 'deep', nested: deep }, small: { id: 'small', notes: 'x'.repeat(3000) } };
+      const users: Record<string, unknown> = {
+        big,
+        deep: { id: 'deep', nested: deep },
+        small: { id: 'small', notes: 'x'.repeat(3000) },
+      };
       await withApp(
         adapter,
         { validateCredentials: async ({ username }) => (users[username] as never) ?? null, loginThrottle: false },
@@ -275,7 +297,9 @@ describe('8. /health does not leak Redis error text', () => {
     const { SessionStoreUnavailableException } = await import('../src/index.js');
     const store = {
       ping: async () => {
-        throw new SessionStoreUnavailableException(new Error('NOPERM User health-user has no permissions to run the ping command on 10.0.0.5:6380'));
+        throw new SessionStoreUnavailableException(
+          new Error('NOPERM User health-user has no permissions to run the ping command on 10.0.0.5:6380'),
+        );
       },
     };
     const indicator = new SessionHealthIndicator(new HealthIndicatorService(), store as never);
@@ -302,7 +326,13 @@ describe('6. expiredEvents reports only session keys of its own database', () =>
   let otherDb: Redis;
   beforeAll(async () => {
     t = await createTestApp(
-      { redis: { url: `${own.server.url}/2` }, ttl: 1, absoluteTtl: 60, expiredEvents: true, loginThrottle: { perIp: { limit: 100, windowSeconds: 1 }, perUsername: { limit: 10, windowSeconds: 1 } } },
+      {
+        redis: { url: `${own.server.url}/2` },
+        ttl: 1,
+        absoluteTtl: 60,
+        expiredEvents: true,
+        loginThrottle: { perIp: { limit: 100, windowSeconds: 1 }, perUsername: { limit: 10, windowSeconds: 1 } },
+      },
       [RecorderModule],
     );
     otherDb = new Redis(`${own.server.url}/5`);

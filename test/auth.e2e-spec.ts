@@ -12,7 +12,10 @@ import { dumpPrefix, sleep } from './support/redis.js';
 const alice = { username: 'alice', password: 'alice-password' };
 
 /** Sets a cookie of the app's own the way each platform does (Express `append`, Fastify `reply.header`). */
-function appendCookie(response: { append?: (n: string, v: string) => unknown; header?: (n: string, v: string) => unknown }, value: string) {
+function appendCookie(
+  response: { append?: (n: string, v: string) => unknown; header?: (n: string, v: string) => unknown },
+  value: string,
+) {
   if (typeof response.append === 'function') response.append('Set-Cookie', value);
   else response.header!('set-cookie', value);
 }
@@ -58,7 +61,13 @@ describe.each(ADAPTERS)('AuthController over HTTP (%s)', (adapter) => {
       const res = await login().set('User-Agent', 'jest-e2e/1.0');
       expect(res.status).toBe(200);
       expect(res.body.user).toEqual({ id: 1, username: 'alice', role: 'admin', team: 'core' });
-      expect(res.body.session).toMatchObject({ userId: 1, username: 'alice', role: 'admin', userAgent: 'jest-e2e/1.0', data: { team: 'core' } });
+      expect(res.body.session).toMatchObject({
+        userId: 1,
+        username: 'alice',
+        role: 'admin',
+        userAgent: 'jest-e2e/1.0',
+        data: { team: 'core' },
+      });
       for (const field of ['createdAt', 'lastActivityAt', 'expiresAt', 'absoluteExpiresAt']) {
         expect(new Date(res.body.session[field]).toISOString()).toBe(res.body.session[field]);
       }
@@ -114,7 +123,10 @@ describe.each(ADAPTERS)('AuthController over HTTP (%s)', (adapter) => {
     });
 
     it('400 for malformed JSON', async () => {
-      const malformed = await request(server).post('/auth/login').set('Content-Type', 'application/json').send('{"username": "alice",');
+      const malformed = await request(server)
+        .post('/auth/login')
+        .set('Content-Type', 'application/json')
+        .send('{"username": "alice",');
       expect(malformed.status).toBe(400);
     });
 
@@ -127,9 +139,15 @@ describe.each(ADAPTERS)('AuthController over HTTP (%s)', (adapter) => {
       const multipart = await request(server).post('/auth/login').field('username', 'alice').field('password', 'alice-password');
       expect(multipart.status).toBe(415);
       // Neither platform parses +json types by default: a clear 415 rather than a confusing 400.
-      const vendor = await request(server).post('/auth/login').set('Content-Type', 'application/vnd.api+json').send(JSON.stringify(alice));
+      const vendor = await request(server)
+        .post('/auth/login')
+        .set('Content-Type', 'application/vnd.api+json')
+        .send(JSON.stringify(alice));
       expect(vendor.status).toBe(415);
-      const charset = await request(server).post('/auth/login').set('Content-Type', 'application/json; charset=utf-8').send(JSON.stringify(alice));
+      const charset = await request(server)
+        .post('/auth/login')
+        .set('Content-Type', 'application/json; charset=utf-8')
+        .send(JSON.stringify(alice));
       expect(charset.status).toBe(200);
     });
 
@@ -167,7 +185,19 @@ describe.each(ADAPTERS)('AuthController over HTTP (%s)', (adapter) => {
       expect(current.status).toBe(200);
       expect(current.body).toMatchObject({ id: res.body.session.id, userId: 1, username: 'alice', role: 'admin' });
       expect(Object.keys(current.body).sort()).toEqual(
-        ['absoluteExpiresAt', 'createdAt', 'data', 'expiresAt', 'id', 'ip', 'lastActivityAt', 'role', 'userAgent', 'userId', 'username'].sort(),
+        [
+          'absoluteExpiresAt',
+          'createdAt',
+          'data',
+          'expiresAt',
+          'id',
+          'ip',
+          'lastActivityAt',
+          'role',
+          'userAgent',
+          'userId',
+          'username',
+        ].sort(),
       );
       const expires = Date.parse(current.body.expiresAt) - Date.parse(current.body.lastActivityAt);
       expect(expires).toBe(1800 * 1000);
@@ -207,7 +237,7 @@ describe.each(ADAPTERS)('AuthController over HTTP (%s)', (adapter) => {
   });
 
   describe('GET /auth/sessions, DELETE /auth/sessions/:id, POST /auth/logout-all', () => {
-    it('lists the user\'s live sessions with `current`, and nobody else\'s', async () => {
+    it("lists the user's live sessions with `current`, and nobody else's", async () => {
       const bobLogin = await login(bob);
       const b1 = sessionCookie(bobLogin);
       const b2 = sessionCookie(await login(bob).set('User-Agent', 'phone'));
@@ -223,7 +253,7 @@ describe.each(ADAPTERS)('AuthController over HTTP (%s)', (adapter) => {
       await request(server).post('/auth/logout-all').set('Cookie', b2);
     });
 
-    it('DELETE revokes one of the user\'s own sessions (204) and 404s for any other id', async () => {
+    it("DELETE revokes one of the user's own sessions (204) and 404s for any other id", async () => {
       const laptop = await login(bob);
       const phone = await login(bob);
       const intruder = await login();
@@ -268,15 +298,19 @@ describe.each(ADAPTERS)('AuthController over HTTP (%s)', (adapter) => {
       const phone = await login(bob);
       const [laptopId, phoneId] = [laptop.body.session.id as string, phone.body.session.id as string];
       // Both are there before: the session key and the index member.
-      expect((await keysMentioning(redis, t.prefix, [phoneId])).sort()).toEqual([`${t.prefix}${phoneId}`, `${t.prefix}user:u-bob`].sort());
+      expect((await keysMentioning(redis, t.prefix, [phoneId])).sort()).toEqual(
+        [`${t.prefix}${phoneId}`, `${t.prefix}user:u-bob`].sort(),
+      );
       const del = await request(server).delete(`/auth/sessions/${phoneId}`).set('Cookie', sessionCookie(laptop));
       expect(del.status).toBe(204);
       expect(await keysMentioning(redis, t.prefix, [phoneId])).toEqual([]);
-      expect((await keysMentioning(redis, t.prefix, [laptopId])).sort()).toEqual([`${t.prefix}${laptopId}`, `${t.prefix}user:u-bob`].sort());
+      expect((await keysMentioning(redis, t.prefix, [laptopId])).sort()).toEqual(
+        [`${t.prefix}${laptopId}`, `${t.prefix}user:u-bob`].sort(),
+      );
       await request(server).post('/auth/logout-all').set('Cookie', sessionCookie(laptop));
     });
 
-    it('after POST /auth/logout-all no key under the prefix mentions any of the user\'s sessions', async () => {
+    it("after POST /auth/logout-all no key under the prefix mentions any of the user's sessions", async () => {
       const logins = [await login(bob), await login(bob), await login(bob)];
       const ids = logins.map((res) => res.body.session.id as string);
       const aliceLogin = await login();
@@ -311,16 +345,20 @@ describe.each(ADAPTERS)('AuthController over HTTP (%s)', (adapter) => {
     });
   });
 
-  describe('validateCredentials receives the login request\'s context', () => {
+  describe("validateCredentials receives the login request's context", () => {
     const calls: Array<{ credentials: SessionCredentials; context: LoginContext }> = [];
     let recording: TestApp;
     beforeAll(async () => {
-      recording = await createTestApp({
-        validateCredentials: (credentials, context) => {
-          calls.push({ credentials, context });
-          return validateCredentials(credentials);
+      recording = await createTestApp(
+        {
+          validateCredentials: (credentials, context) => {
+            calls.push({ credentials, context });
+            return validateCredentials(credentials);
+          },
         },
-      }, [], { adapter });
+        [],
+        { adapter },
+      );
     });
     afterAll(() => recording.close());
 
@@ -328,11 +366,17 @@ describe.each(ADAPTERS)('AuthController over HTTP (%s)', (adapter) => {
       const http = recording.app.getHttpServer();
       const ok = await request(http).post('/auth/login').set('User-Agent', 'context-probe/1.0 (good)').send(alice);
       expect(ok.status).toBe(200);
-      const failed = await request(http).post('/auth/login').set('User-Agent', 'context-probe/1.0 (bad)').send({ ...alice, password: 'wrong' });
+      const failed = await request(http)
+        .post('/auth/login')
+        .set('User-Agent', 'context-probe/1.0 (bad)')
+        .send({ ...alice, password: 'wrong' });
       expect(failed.status).toBe(401);
       expect(calls).toEqual([
         { credentials: alice, context: { ip: expect.any(String), userAgent: 'context-probe/1.0 (good)' } },
-        { credentials: { ...alice, password: 'wrong' }, context: { ip: expect.any(String), userAgent: 'context-probe/1.0 (bad)' } },
+        {
+          credentials: { ...alice, password: 'wrong' },
+          context: { ip: expect.any(String), userAgent: 'context-probe/1.0 (bad)' },
+        },
       ]);
       for (const { context } of calls) expect(context.ip).toMatch(/^(::ffff:)?127\.0\.0\.1$/);
       // The same address the session records.
@@ -344,7 +388,7 @@ describe.each(ADAPTERS)('AuthController over HTTP (%s)', (adapter) => {
     const post = (type: string, body: string) => request(server).post('/auth/login').set('Content-Type', type).send(body);
     const MODULE_415 = 'This route takes an application/json body';
 
-    it('a __proto__ or constructor.prototype key: 400 on both, from the module on Express and from Fastify\'s JSON parser', async () => {
+    it("a __proto__ or constructor.prototype key: 400 on both, from the module on Express and from Fastify's JSON parser", async () => {
       const cases = [
         ['__proto__', '{"admin":true}', true],
         ['constructor', '{"prototype":{"admin":true}}', true],
@@ -380,34 +424,44 @@ describe.each(ADAPTERS)('AuthController over HTTP (%s)', (adapter) => {
       }
     });
 
-    it('a JSON content type with no body: 400 on both, from validation on Express and from Fastify\'s parser', async () => {
+    it("a JSON content type with no body: 400 on both, from validation on Express and from Fastify's parser", async () => {
       const res = await request(server).post('/auth/login').set('Content-Type', 'application/json');
       expect(res.status).toBe(400);
       if (adapter === 'express') expect(res.body.message).toEqual(expect.arrayContaining(['username must be a string']));
       else expect(res.body.message).toMatch(/Body cannot be empty/);
     });
 
-    it('DELETE /auth/sessions/:id with an id over 100 characters: 404 on Express, 414 from Fastify\'s router (maxParamLength)', async () => {
+    it("DELETE /auth/sessions/:id with an id over 100 characters: 404 on Express, 414 from Fastify's router (maxParamLength)", async () => {
       const cookie = sessionCookie(await login(bob));
       // Up to 100 characters both reach the module: 404 for an id that is not the user's.
-      expect((await request(server).delete(`/auth/sessions/${'x'.repeat(100)}`).set('Cookie', cookie)).status).toBe(404);
+      expect(
+        (
+          await request(server)
+            .delete(`/auth/sessions/${'x'.repeat(100)}`)
+            .set('Cookie', cookie)
+        ).status,
+      ).toBe(404);
       // Past it, Fastify's router (find-my-way, maxParamLength 100) answers before the guard runs.
       // Public session ids are 22 characters, so no real id is affected.
-      const long = await request(server).delete(`/auth/sessions/${'x'.repeat(101)}`).set('Cookie', cookie);
+      const long = await request(server)
+        .delete(`/auth/sessions/${'x'.repeat(101)}`)
+        .set('Cookie', cookie);
       expect(long.status).toBe(adapter === 'express' ? 404 : 414);
       const anonymous = await request(server).delete(`/auth/sessions/${'x'.repeat(101)}`);
       expect(anonymous.status).toBe(adapter === 'express' ? 401 : 414);
     });
 
     it('the same client address and user agent on both; X-Forwarded-For is ignored without trust proxy', async () => {
-      const res = await login().set('X-Forwarded-For', '203.0.113.9').set('User-Agent', `ua-${'u'.repeat(600)}`);
+      const res = await login()
+        .set('X-Forwarded-For', '203.0.113.9')
+        .set('User-Agent', `ua-${'u'.repeat(600)}`);
       expect(res.status).toBe(200);
       expect(res.body.session.ip).toBe('127.0.0.1');
       expect(res.body.session.userAgent).toBe(`ua-${'u'.repeat(600)}`.slice(0, 512));
     });
   });
 
-  describe('Set-Cookie next to the app\'s own cookies (@Res({ passthrough: true }))', () => {
+  describe("Set-Cookie next to the app's own cookies (@Res({ passthrough: true }))", () => {
     let other: TestApp;
     beforeAll(async () => {
       other = await createTestApp({}, [OtherCookiesModule], { adapter });

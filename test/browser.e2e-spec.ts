@@ -244,7 +244,9 @@ describe('demo login page in Chromium', () => {
       expect(seen.csp).toEqual([]);
       // An inline style the policy does not list by hash: the browser must refuse it and say so.
       // (Not eval: code run through DevTools, as page.evaluate is, may eval despite the CSP.)
-      await probe.evaluate(`document.head.append(Object.assign(document.createElement('style'), { textContent: 'body { color: red }' }))`);
+      await probe.evaluate(
+        `document.head.append(Object.assign(document.createElement('style'), { textContent: 'body { color: red }' }))`,
+      );
       const deadline = Date.now() + STEP_MS;
       while ((seen.csp.length === 0 || seen.violations.length === 0) && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 20));

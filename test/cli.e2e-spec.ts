@@ -91,10 +91,15 @@ function cli(args: string[], env: Record<string, string | undefined> = {}): Prom
   for (const [name, value] of Object.entries(env)) if (value === undefined) delete childEnv[name];
   const started = Date.now();
   return new Promise((resolvePromise) => {
-    execFile(process.execPath, [cliPath, ...args], { env: childEnv, timeout: 15_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolvePromise({ code, stdout, stderr, ms: Date.now() - started });
-    });
+    execFile(
+      process.execPath,
+      [cliPath, ...args],
+      { env: childEnv, timeout: 15_000, killSignal: 'SIGKILL' },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        resolvePromise({ code, stdout, stderr, ms: Date.now() - started });
+      },
+    );
   });
 }
 
@@ -151,7 +156,10 @@ describe('nestjs-redis-session CLI: sessions', () => {
     h = await createServiceHarness({ keyPrefix: prefix });
     // Oldest first, a few ms apart so "newest first" has one answer.
     for (const [i, ip] of ['203.0.113.7', '198.51.100.2', '192.0.2.9'].entries()) {
-      const { session } = await h.service.create({ id: 42, username: 'ann', role: 'admin', team: 'core' }, { ip, userAgent: i === 1 ? 'curl/8.5.0 \u001b[31mRED\u001b[0m' : UA });
+      const { session } = await h.service.create(
+        { id: 42, username: 'ann', role: 'admin', team: 'core' },
+        { ip, userAgent: i === 1 ? 'curl/8.5.0 \u001b[31mRED\u001b[0m' : UA },
+      );
       ids.numeric.push(session.id);
       await new Promise((r) => setTimeout(r, 5));
     }
@@ -204,7 +212,7 @@ describe('nestjs-redis-session CLI: sessions', () => {
     expect(nobody).toMatchObject({ code: 0, stdout: `No live sessions for user nobody (prefix ${prefix}).\n` });
   });
 
-  it('revoke removes exactly that session; an id that is not one of the user\'s is exit 1 and touches nothing', async () => {
+  it("revoke removes exactly that session; an id that is not one of the user's is exit 1 and touches nothing", async () => {
     const target = ids.numeric[1];
     const ok = await cli(['sessions', 'revoke', '42', target, '--prefix', prefix]);
     expect(ok).toMatchObject({ code: 0, stdout: `Revoked session ${target} of user 42.\n` });
@@ -283,7 +291,7 @@ describe('nestjs-redis-session CLI: the number 5 and the string "5" are differen
     for (const id of ids.number) expect(stringTable.stdout).not.toContain(id);
   });
 
-  it('revoke of the other one\'s session is exit 1 and touches nothing; --string-id revokes the string id\'s own', async () => {
+  it("revoke of the other one's session is exit 1 and touches nothing; --string-id revokes the string id's own", async () => {
     const [crossed, crossedBack] = await Promise.all([
       cli(['sessions', 'revoke', '5', ids.string[0], '--prefix', prefix]),
       cli(['sessions', 'revoke', '--string-id', '5', ids.number[0], '--prefix', prefix, '--json']),
@@ -301,7 +309,7 @@ describe('nestjs-redis-session CLI: the number 5 and the string "5" are differen
     expect(await h.service.list(5)).toHaveLength(2);
   });
 
-  it('revoke-all of one leaves the other\'s sessions alive', async () => {
+  it("revoke-all of one leaves the other's sessions alive", async () => {
     const strings = await cli(['sessions', 'revoke-all', '5', '--string-id', '--prefix', prefix, '--json']);
     expect(json(strings)).toEqual({ revoked: 1, userId: '5' });
     expect(await h.service.list('5')).toEqual([]);
@@ -360,7 +368,12 @@ describe('nestjs-redis-session CLI: stats', () => {
     throttleCounters: number;
     otherKeys: number;
     withoutTtl: { sessions: number; users: number; throttleCounters: number; otherKeys: number };
-    memory: { sessionBytesAvg: number | null; userIndexBytesAvg: number | null; estimatedBytes: number | null; maxmemoryPolicy: string | null };
+    memory: {
+      sessionBytesAvg: number | null;
+      userIndexBytesAvg: number | null;
+      estimatedBytes: number | null;
+      maxmemoryPolicy: string | null;
+    };
     redisVersion: string | null;
   }
 
@@ -394,7 +407,10 @@ describe('nestjs-redis-session CLI: stats', () => {
     // A login throttle counter, as a failed login from this IP leaves it.
     await h.redis.set(`${prefix}throttle:ip:203.0.113.9`, '1', 'EX', 60);
     try {
-      const [dirty, human] = await Promise.all([cli(['stats', '--prefix', prefix, '--json']), cli(['stats', '--prefix', prefix])]);
+      const [dirty, human] = await Promise.all([
+        cli(['stats', '--prefix', prefix, '--json']),
+        cli(['stats', '--prefix', prefix]),
+      ]);
       expect(json<StatsJson>(dirty)).toMatchObject({
         sessions: 4,
         users: 2,

@@ -43,7 +43,7 @@ describe('cookie.hostPrefix (__Host- preset)', () => {
 });
 
 describe('startup lint', () => {
-  it('warns through Nest\'s Logger about weak settings, once at boot', async () => {
+  it("warns through Nest's Logger about weak settings, once at boot", async () => {
     const warnings: string[] = [];
     const capture: LoggerService = {
       log: () => undefined,

@@ -29,9 +29,17 @@ describe.each(ADAPTERS)('CSRF protection (cookie transport, on by default) (%s)'
       const byOrigin = await request(http).post('/auth/logout-all').set('Cookie', cookie).set('Origin', EVIL);
       expect(byOrigin.status).toBe(403);
       expect(byOrigin.body.message).toMatch(/cross-site/i);
-      const bySite = await request(http).post('/auth/logout-all').set('Cookie', cookie).set('Sec-Fetch-Site', 'cross-site').set('Origin', EVIL);
+      const bySite = await request(http)
+        .post('/auth/logout-all')
+        .set('Cookie', cookie)
+        .set('Sec-Fetch-Site', 'cross-site')
+        .set('Origin', EVIL);
       expect(bySite.status).toBe(403);
-      const sameSite = await request(http).delete('/auth/sessions/whatever').set('Cookie', cookie).set('Sec-Fetch-Site', 'same-site').set('Origin', 'https://other.example.test');
+      const sameSite = await request(http)
+        .delete('/auth/sessions/whatever')
+        .set('Cookie', cookie)
+        .set('Sec-Fetch-Site', 'same-site')
+        .set('Origin', 'https://other.example.test');
       expect(sameSite.status).toBe(403);
       const nullOrigin = await request(http).post('/auth/logout-all').set('Cookie', cookie).set('Origin', 'null');
       expect(nullOrigin.status).toBe(403);
@@ -85,7 +93,14 @@ describe.each(ADAPTERS)('CSRF protection (cookie transport, on by default) (%s)'
         .set('Sec-Fetch-Site', 'cross-site');
       expect(res.status).toBe(204);
       const other = await loginCookie(http);
-      expect((await request(http).post('/auth/logout-all').set('Cookie', other).set('Origin', 'https://admin.example.com.evil.example')).status).toBe(403);
+      expect(
+        (
+          await request(http)
+            .post('/auth/logout-all')
+            .set('Cookie', other)
+            .set('Origin', 'https://admin.example.com.evil.example')
+        ).status,
+      ).toBe(403);
     });
   });
 
@@ -127,7 +142,13 @@ describe.each(ADAPTERS)('double-submit token (csrf.doubleSubmit) (%s)', (adapter
       const missing = await request(http).post('/auth/logout-all').set('Cookie', cookie);
       expect(missing.status).toBe(403);
       expect(missing.body.message).toMatch(/csrf token/i);
-      const wrong = await request(http).post('/auth/logout-all').set('Cookie', cookie).set('X-CSRF-Token', token.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')));
+      const wrong = await request(http)
+        .post('/auth/logout-all')
+        .set('Cookie', cookie)
+        .set(
+          'X-CSRF-Token',
+          token.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')),
+        );
       expect(wrong.status).toBe(403);
       // Another session's token does not fit this one.
       const other = (await request(http).post('/auth/login').send(alice)).body.csrfToken as string;
@@ -142,7 +163,10 @@ describe.each(ADAPTERS)('double-submit token (csrf.doubleSubmit) (%s)', (adapter
   it('a custom header name', async () => {
     await withApp(adapter, { csrf: { doubleSubmit: true, headerName: 'X-XSRF-TOKEN' } }, async (_t, http) => {
       const res = await request(http).post('/auth/login').send(alice);
-      const out = await request(http).post('/auth/logout-all').set('Cookie', sessionCookie(res)).set('X-XSRF-TOKEN', res.body.csrfToken);
+      const out = await request(http)
+        .post('/auth/logout-all')
+        .set('Cookie', sessionCookie(res))
+        .set('X-XSRF-TOKEN', res.body.csrfToken);
       expect(out.status).toBe(204);
     });
   });

@@ -13,8 +13,7 @@ describe('demo app', () => {
   let accounts: DemoAccount[];
   const password = (username: string) => accounts.find((account) => account.username === username)!.password;
 
-  const login = (username: string, pass: string) =>
-    request(server).post('/auth/login').send({ username, password: pass });
+  const login = (username: string, pass: string) => request(server).post('/auth/login').send({ username, password: pass });
 
   /** Logs in and returns the session cookie to send back. */
   async function cookieFor(username: string): Promise<string[]> {
@@ -51,7 +50,10 @@ describe('demo app', () => {
     expect(csp).toContain("connect-src 'self'");
     expect(csp).not.toContain('unsafe-inline');
     // The hashes in the policy must match the inline blocks, or the browser runs nothing.
-    for (const [directive, tag] of [['script-src', 'script'], ['style-src', 'style']] as const) {
+    for (const [directive, tag] of [
+      ['script-src', 'script'],
+      ['style-src', 'style'],
+    ] as const) {
       const block = new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`).exec(page.text);
       expect(block).not.toBeNull();
       const hash = createHash('sha256').update(block![1]).digest('base64');
@@ -81,11 +83,15 @@ describe('demo app', () => {
   });
 
   it('lets alice (admin) into /admin and keeps bob (user) out', async () => {
-    const alice = await request(server).get('/admin').set('Cookie', await cookieFor('alice'));
+    const alice = await request(server)
+      .get('/admin')
+      .set('Cookie', await cookieFor('alice'));
     expect(alice.status).toBe(200);
     expect(alice.body).toMatchObject({ username: 'alice' });
 
-    const bob = await request(server).get('/admin').set('Cookie', await cookieFor('bob'));
+    const bob = await request(server)
+      .get('/admin')
+      .set('Cookie', await cookieFor('bob'));
     expect(bob.status).toBe(403);
   });
 
@@ -104,7 +110,7 @@ describe('demo app', () => {
     expect((await request(server).get('/me').set('Cookie', first)).status).toBe(401);
   });
 
-  it('serves Prometheus metrics at /metrics, including the module\'s session_* series', async () => {
+  it("serves Prometheus metrics at /metrics, including the module's session_* series", async () => {
     await cookieFor('alice');
     const response = await request(server).get('/metrics');
     expect(response.status).toBe(200);

@@ -101,7 +101,9 @@ describe("durability: 'replicated'", () => {
       expect(await replicaClient.exists(otherKey)).toBe(1);
 
       await admin.config('RESETSTAT');
-      expect((await request(http).delete(`/auth/sessions/${other.body.session.id}`).set('Cookie', sessionCookie(current))).status).toBe(204);
+      expect(
+        (await request(http).delete(`/auth/sessions/${other.body.session.id}`).set('Cookie', sessionCookie(current))).status,
+      ).toBe(204);
       expect((await commandCounts(admin)).wait).toBe(1);
       expect(await replicaClient.exists(otherKey)).toBe(0);
 
@@ -152,7 +154,9 @@ describe.each(ADAPTERS)("durability: 'none' (default) (%s)", (adapter) => {
     const t = await createTestApp({ redis: { url: server.url } }, [], { adapter });
     try {
       await admin.config('RESETSTAT');
-      const res = await request(t.app.getHttpServer()).post('/auth/login').send({ username: 'alice', password: 'alice-password' });
+      const res = await request(t.app.getHttpServer())
+        .post('/auth/login')
+        .send({ username: 'alice', password: 'alice-password' });
       expect(res.status).toBe(200);
       expect((await commandCounts(admin)).wait).toBeUndefined();
       const clients = ((await admin.client('LIST')) as string).split('\n').filter((l) => l && !l.includes(' name=nrs-test '));

@@ -11,11 +11,21 @@ const received: Array<{ name: string; payload: Record<string, unknown> }> = [];
 
 @Injectable()
 class NamedRecorder {
-  @OnEvent(SessionEvent.Created) created(p: Record<string, unknown>) { received.push({ name: SessionEvent.Created, payload: p }); }
-  @OnEvent(SessionEvent.Destroyed) destroyed(p: Record<string, unknown>) { received.push({ name: SessionEvent.Destroyed, payload: p }); }
-  @OnEvent(SessionEvent.Revoked) revoked(p: Record<string, unknown>) { received.push({ name: SessionEvent.Revoked, payload: p }); }
-  @OnEvent(SessionEvent.Rotated) rotated(p: Record<string, unknown>) { received.push({ name: SessionEvent.Rotated, payload: p }); }
-  @OnEvent(SessionEvent.Expired) expired(p: Record<string, unknown>) { received.push({ name: SessionEvent.Expired, payload: p }); }
+  @OnEvent(SessionEvent.Created) created(p: Record<string, unknown>) {
+    received.push({ name: SessionEvent.Created, payload: p });
+  }
+  @OnEvent(SessionEvent.Destroyed) destroyed(p: Record<string, unknown>) {
+    received.push({ name: SessionEvent.Destroyed, payload: p });
+  }
+  @OnEvent(SessionEvent.Revoked) revoked(p: Record<string, unknown>) {
+    received.push({ name: SessionEvent.Revoked, payload: p });
+  }
+  @OnEvent(SessionEvent.Rotated) rotated(p: Record<string, unknown>) {
+    received.push({ name: SessionEvent.Rotated, payload: p });
+  }
+  @OnEvent(SessionEvent.Expired) expired(p: Record<string, unknown>) {
+    received.push({ name: SessionEvent.Expired, payload: p });
+  }
 }
 
 @Module({ imports: [EventEmitterModule.forRoot()], providers: [NamedRecorder] })
@@ -28,9 +38,11 @@ describe.each(ADAPTERS)('session events (@nestjs/event-emitter) (%s)', (adapter)
   const own = usePrivateRedis({ args: ['--notify-keyspace-events', 'Ex'] });
   let t: TestApp;
   beforeAll(async () => {
-    t = await createTestApp({ redis: { url: own.server.url }, ttl: 1, absoluteTtl: 60, maxSessionsPerUser: 2, expiredEvents: true }, [
-      EventsModule,
-    ], { adapter });
+    t = await createTestApp(
+      { redis: { url: own.server.url }, ttl: 1, absoluteTtl: 60, maxSessionsPerUser: 2, expiredEvents: true },
+      [EventsModule],
+      { adapter },
+    );
   });
   afterAll(() => t.close());
 

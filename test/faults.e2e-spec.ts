@@ -39,7 +39,18 @@ const workerCredentials: SessionModuleOptions['validateCredentials'] = async ({ 
   password === 'pw' && /^(express|fastify)-(\d+|steady)$/.test(username) ? { id: username, username, role: 'user' } : null;
 
 /** Operations that need Redis (the rest are refused before it is asked). */
-const redisBound = ['me', 'steady-me', 'sessions', 'login', 'logout', 'revoke', 'logout-all', 'ended', 'unknown-token', 'bad-login'];
+const redisBound = [
+  'me',
+  'steady-me',
+  'sessions',
+  'login',
+  'logout',
+  'revoke',
+  'logout-all',
+  'ended',
+  'unknown-token',
+  'bad-login',
+];
 
 interface Side {
   t: TestApp;
@@ -90,13 +101,18 @@ function checkAnswers(log: TrafficLog): void {
 /** No 503 among requests sent in [from, to): Redis is healthy there. */
 function expectServedBetween(log: TrafficLog, from: number, to: number, what: string): void {
   const refused = log.outcomes.filter((o) => o.startedAt >= from && o.startedAt < to && o.status === 503);
-  expect({ what, refused: refused.map((o) => `${o.target} ${o.op} sent ${o.startedAt - from} ms in`) }).toEqual({ what, refused: [] });
+  expect({ what, refused: refused.map((o) => `${o.target} ${o.op} sent ${o.startedAt - from} ms in`) }).toEqual({
+    what,
+    refused: [],
+  });
   expect(log.outcomes.filter((o) => o.startedAt >= from && o.startedAt < to && isSuccess(o)).length).toBeGreaterThan(20);
 }
 
 /** Ms from `from` to the first 200 on a guarded request sent after it. */
 function firstServedAfter(log: TrafficLog, from: number): number {
-  const served = log.outcomes.filter((o) => (o.op === 'me' || o.op === 'steady-me') && o.status === 200 && o.startedAt >= from).map(endOf);
+  const served = log.outcomes
+    .filter((o) => (o.op === 'me' || o.op === 'steady-me') && o.status === 200 && o.startedAt >= from)
+    .map(endOf);
   return served.length > 0 ? Math.min(...served) - from : Infinity;
 }
 
@@ -179,11 +195,17 @@ describe('faults: Redis paused, then killed, under steady mixed traffic (express
     // outage); on a loaded machine it sends fewer, so count against what was sent. Those sent
     // in the last second of the pause (up to two 500 ms command timeouts behind an
     // auto-pipelined batch) may still be served after SIGCONT: about 2 in 3 are refused.
-    for (const [phase, least] of [['paused', 100], ['killed', 75]] as const) {
+    for (const [phase, least] of [
+      ['paused', 100],
+      ['killed', 75],
+    ] as const) {
       const sent = log.outcomes.filter((o) => o.phase === phase && o.op === 'steady-me');
       const refused = sent.filter((o) => o.status === 503).length;
       expect({ phase, sent: sent.length, refused, enough: sent.length >= least && refused >= 0.5 * sent.length }).toEqual({
-        phase, sent: sent.length, refused, enough: true,
+        phase,
+        sent: sent.length,
+        refused,
+        enough: true,
       });
     }
     // Recovery without a restart of the app: served again within ~1 s of SIGCONT and of the restart
@@ -268,7 +290,9 @@ describe('faults: a Redis that answers slowly (DEBUG SLEEP) under steady mixed t
     }
     // A sleep shorter than two command timeouts: requests sent late in it are served, not refused.
     const short = sleeps[0];
-    const lateInShort = log.outcomes.filter((o) => o.startedAt >= short.to - 250 && o.startedAt < short.to && o.op === 'steady-me');
+    const lateInShort = log.outcomes.filter(
+      (o) => o.startedAt >= short.to - 250 && o.startedAt < short.to && o.op === 'steady-me',
+    );
     expect(lateInShort.filter((o) => o.status === 200).length).toBeGreaterThan(0);
   }, 60_000);
 });
@@ -334,7 +358,9 @@ describe('faults: the app process SIGKILLed in the middle of logins', () => {
         const userId = loop % 16; // three loops per user: several sessions per user, logging in at once
         while (running) {
           inFlight++;
-          const login = await client.send('POST', '/auth/login', { json: { username: `user${userId}`, password: `pw-${userId}` } });
+          const login = await client.send('POST', '/auth/login', {
+            json: { username: `user${userId}`, password: `pw-${userId}` },
+          });
           inFlight--;
           if (login.status !== 200) break; // the app is gone
           answered++;
@@ -379,7 +405,11 @@ describe('faults: the app process SIGKILLed in the middle of logins', () => {
       // 3. A session whose login answered 200 is in its user's index with its key: nobody
       //    holds a token to a session that list() and revokeAll() cannot see.
       for (const [id, { userId }] of kept) {
-        expect({ id, key: sessionKeys.has(prefix + id), indexed: (members.get(String(userId)) ?? []).includes(id) }).toEqual({ id, key: true, indexed: true });
+        expect({ id, key: sessionKeys.has(prefix + id), indexed: (members.get(String(userId)) ?? []).includes(id) }).toEqual({
+          id,
+          key: true,
+          indexed: true,
+        });
       }
 
       // 4. The next instance lists only live sessions, and that prunes the rest.
@@ -454,7 +484,12 @@ describe('faults: regressions found by fault injection', () => {
     await sleep(200);
     // It used to empty the index first, then fail before sending the DELs: every session
     // kept working, none was listed. Now the sessions go first and the index entries last.
-    expect(await aliveButUnlisted('stalled-revoke-all', issued.map((i) => i.token))).toEqual([]);
+    expect(
+      await aliveButUnlisted(
+        'stalled-revoke-all',
+        issued.map((i) => i.token),
+      ),
+    ).toEqual([]);
   });
 
   it('revoke() that answered 503 during a stall leaves the session dead or still listed', async () => {
@@ -480,7 +515,9 @@ describe('faults: regressions found by fault injection', () => {
       let during: Array<number | string>;
       try {
         // A client retrying through a stall: 11 attempts, each refused with 503.
-        during = (await Promise.all(Array.from({ length: 11 }, () => client.send('POST', '/auth/login', { json: alice })))).map((a) => a.status);
+        during = (await Promise.all(Array.from({ length: 11 }, () => client.send('POST', '/auth/login', { json: alice })))).map(
+          (a) => a.status,
+        );
       } finally {
         own.server.signal('SIGCONT');
       }

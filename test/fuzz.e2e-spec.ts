@@ -40,7 +40,8 @@ import { dumpPrefix, usePrivateRedis } from './support/redis.js';
  */
 
 const RUNS = positiveInt(process.env.FUZZ_RUNS, 300);
-const SEED = Number.isSafeInteger(Number(process.env.FUZZ_SEED)) && process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : 20260611;
+const SEED =
+  Number.isSafeInteger(Number(process.env.FUZZ_SEED)) && process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : 20260611;
 /** Fewer cases per run for the throttle variant: it repeats login-body with other Redis checks. */
 const THROTTLE_RUNS = Math.max(1, Math.round(RUNS / 2));
 const TOLERANCE_MS = 1500;
@@ -48,7 +49,20 @@ const TTL_S = 3600;
 
 const VALID_CREDENTIALS = new Set(Object.entries(USERS).map(([name, { password }]) => `${name}\u0000${password}`));
 /** Commands the test itself sends (snapshots and counters); everything else came from the app. */
-const OWN_COMMANDS = new Set(['scan', 'type', 'pttl', 'get', 'zrange', 'hgetall', 'info', 'ping', 'client|setname', 'client', 'select', 'hello']);
+const OWN_COMMANDS = new Set([
+  'scan',
+  'type',
+  'pttl',
+  'get',
+  'zrange',
+  'hgetall',
+  'info',
+  'ping',
+  'client|setname',
+  'client',
+  'select',
+  'hello',
+]);
 
 function positiveInt(raw: string | undefined, fallback: number): number {
   const n = Number(raw);
@@ -259,7 +273,10 @@ function badTokens(valid: string, others: readonly string[]): fc.Arbitrary<strin
     fc.constantFrom(`${secret}.zzzzzzzzzzz`, `${secret}.${deadline}0`, `${secret}..${deadline}`, `${secret}`, `.${deadline}`),
     // One character of the valid token changed.
     fc
-      .tuple(fc.nat(valid.length - 1), fc.oneof(fc.constantFrom(...B64URL), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })))
+      .tuple(
+        fc.nat(valid.length - 1),
+        fc.oneof(fc.constantFrom(...B64URL), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })),
+      )
       .map(([i, c]) => valid.slice(0, i) + c + valid.slice(i + 1))
       .filter((t) => t !== valid),
     // Truncated, extended, doubled, re-cased, URL-encoded.
@@ -388,14 +405,23 @@ describe('fuzzing the HTTP server with fast-check', () => {
         // carrying the valid token (SID, sid2, xsid...: must not open a session either).
         const otherCookie = fc.oneof(
           fc.tuple(headerText, headerText).map(([n, v]) => `${n}=${v}`),
-          fc.tuple(fc.constantFrom('theme', 'SID', 'Sid', 'sid2', 'xsid', 's id', 'sid\u0000', '__Host-sid', 'sid[]', '"sid"', 'sid;'), fc.oneof(badTokens(f.valid, [f.validId]), fc.constant(f.valid)))
+          fc
+            .tuple(
+              fc.constantFrom('theme', 'SID', 'Sid', 'sid2', 'xsid', 's id', 'sid\u0000', '__Host-sid', 'sid[]', '"sid"', 'sid;'),
+              fc.oneof(badTokens(f.valid, [f.validId]), fc.constant(f.valid)),
+            )
             .map(([n, v]) => `${n}=${v}`),
           headerText,
         );
         // The session cookie itself: a bad token (mostly) or the valid one, in the forms RFC 6265 allows.
         const sidCookie = fc.oneof(
           {
-            arbitrary: fc.tuple(fc.constantFrom('sid', ' sid', 'sid ', '\tsid'), fc.constantFrom('=', ' = ', '=\t'), badTokens(f.valid, [f.validId, f.bobId]))
+            arbitrary: fc
+              .tuple(
+                fc.constantFrom('sid', ' sid', 'sid ', '\tsid'),
+                fc.constantFrom('=', ' = ', '=\t'),
+                badTokens(f.valid, [f.validId, f.bobId]),
+              )
               .map(([n, eq, v]) => `${n}${eq}${v}`),
             weight: 3,
           },
@@ -405,57 +431,70 @@ describe('fuzzing the HTTP server with fast-check', () => {
           name: fc.constantFrom('Cookie', 'cookie', 'COOKIE'),
           others: fc.array(otherCookie, { maxLength: 4 }),
           // Mostly one session cookie; sometimes none, sometimes two or three (cookie tossing).
-          sids: fc.oneof({ arbitrary: fc.array(sidCookie, { minLength: 1, maxLength: 1 }), weight: 5 }, fc.array(sidCookie, { maxLength: 3 })),
+          sids: fc.oneof(
+            { arbitrary: fc.array(sidCookie, { minLength: 1, maxLength: 1 }), weight: 5 },
+            fc.array(sidCookie, { maxLength: 3 }),
+          ),
           order: fc.array(fc.nat(), { minLength: 8, maxLength: 8 }),
           separator: fc.constantFrom('; ', ';', ' ; ', ';\t', ';;', '; ;'),
           latin1: fc.boolean(),
         });
         const arb = fc.record({
-          headers: fc.oneof({ arbitrary: fc.array(cookieHeader, { minLength: 1, maxLength: 1 }), weight: 4 }, fc.array(cookieHeader, { minLength: 2, maxLength: 3 })),
+          headers: fc.oneof(
+            { arbitrary: fc.array(cookieHeader, { minLength: 1, maxLength: 1 }), weight: 4 },
+            fc.array(cookieHeader, { minLength: 2, maxLength: 3 }),
+          ),
           // Now and then a huge cookie (2–40 KB: over Node's 16 KB header limit at the top), as the session cookie or another.
           huge: fc.oneof({ arbitrary: fc.constant(null), weight: 11 }, fc.tuple(hugeText, fc.boolean())),
           logout: fc.boolean(),
         });
-        await runProperty(`cookie (${adapter})`, arb, RUNS, async ({ headers, huge, logout }) => {
-          const lines: Header[] = headers.map((h) => {
-            const parts = [...h.others];
-            h.sids.forEach((sid, i) => parts.splice(h.order[i] % (parts.length + 1), 0, sid));
-            return [h.name, encode(parts.join(h.separator), h.latin1)];
-          });
-          if (huge) lines.push(['Cookie', Buffer.from(`${huge[1] ? 'sid' : 'big'}=${huge[0]}`)]);
-          // Node joins repeated Cookie headers with '; '.
-          const joined = lines.map(([, value]) => seen(value)).join('; ');
-          const values = sidValues(joined);
-          // Logout destroys every session the request names: never hand it the valid one.
-          const isLogout = logout && !values.includes(f.valid);
-          const head = rawHead(isLogout ? 'POST' : 'GET', isLogout ? '/auth/logout' : '/me', lines);
-          const clean = !lines.some(([, v]) => hasControlBytes(v)) && head.length < 12000;
-          const opens = values.length === 1 && values[0] === f.valid;
-          const before = await commandCalls(redis.admin);
-          const status = await send(f.port, head);
-          const after = await commandCalls(redis.admin);
-          const getex = (after.get('getex') ?? 0) - (before.get('getex') ?? 0);
-          tally(statuses, status);
-          const context = { head: head.toString('latin1').slice(0, 300), status, values: values.map((v) => v.slice(0, 60)) };
-          expect({ ...context, serverError: status >= 500 }).toEqual({ ...context, serverError: false });
-          if (status === 200) {
-            expect({ ...context, opens }).toEqual({ ...context, opens: true });
-            valid200++;
-          }
-          if (clean) {
-            const expected = isLogout ? 204 : opens ? 200 : 401;
-            expect({ ...context, expected }).toEqual({ ...context, expected: status });
-            // One command for a well-formed, unambiguous token; nothing otherwise.
-            const expectedGetex = !isLogout && values.length === 1 && wellFormed(values[0]) ? 1 : 0;
-            expect({ ...context, getex }).toEqual({ ...context, getex: expectedGetex });
-          } else {
-            expect([200, 204, 400, 401, 431]).toContain(status);
-            expect(getex).toBeLessThanOrEqual(1);
-          }
-          reachedRedis += getex;
-          const diff = differences(baseline, await snapshot(f.t.redis, f.t.prefix), { slides: new Set([f.validKey]) });
-          expect({ ...context, diff }).toEqual({ ...context, diff: [] });
-        }, () => `statuses ${JSON.stringify(statuses)}, ${valid200} answered 200 (each with the one valid cookie), ${reachedRedis} well-formed tokens reached Redis (1 GETEX each)`);
+        await runProperty(
+          `cookie (${adapter})`,
+          arb,
+          RUNS,
+          async ({ headers, huge, logout }) => {
+            const lines: Header[] = headers.map((h) => {
+              const parts = [...h.others];
+              h.sids.forEach((sid, i) => parts.splice(h.order[i] % (parts.length + 1), 0, sid));
+              return [h.name, encode(parts.join(h.separator), h.latin1)];
+            });
+            if (huge) lines.push(['Cookie', Buffer.from(`${huge[1] ? 'sid' : 'big'}=${huge[0]}`)]);
+            // Node joins repeated Cookie headers with '; '.
+            const joined = lines.map(([, value]) => seen(value)).join('; ');
+            const values = sidValues(joined);
+            // Logout destroys every session the request names: never hand it the valid one.
+            const isLogout = logout && !values.includes(f.valid);
+            const head = rawHead(isLogout ? 'POST' : 'GET', isLogout ? '/auth/logout' : '/me', lines);
+            const clean = !lines.some(([, v]) => hasControlBytes(v)) && head.length < 12000;
+            const opens = values.length === 1 && values[0] === f.valid;
+            const before = await commandCalls(redis.admin);
+            const status = await send(f.port, head);
+            const after = await commandCalls(redis.admin);
+            const getex = (after.get('getex') ?? 0) - (before.get('getex') ?? 0);
+            tally(statuses, status);
+            const context = { head: head.toString('latin1').slice(0, 300), status, values: values.map((v) => v.slice(0, 60)) };
+            expect({ ...context, serverError: status >= 500 }).toEqual({ ...context, serverError: false });
+            if (status === 200) {
+              expect({ ...context, opens }).toEqual({ ...context, opens: true });
+              valid200++;
+            }
+            if (clean) {
+              const expected = isLogout ? 204 : opens ? 200 : 401;
+              expect({ ...context, expected }).toEqual({ ...context, expected: status });
+              // One command for a well-formed, unambiguous token; nothing otherwise.
+              const expectedGetex = !isLogout && values.length === 1 && wellFormed(values[0]) ? 1 : 0;
+              expect({ ...context, getex }).toEqual({ ...context, getex: expectedGetex });
+            } else {
+              expect([200, 204, 400, 401, 431]).toContain(status);
+              expect(getex).toBeLessThanOrEqual(1);
+            }
+            reachedRedis += getex;
+            const diff = differences(baseline, await snapshot(f.t.redis, f.t.prefix), { slides: new Set([f.validKey]) });
+            expect({ ...context, diff }).toEqual({ ...context, diff: [] });
+          },
+          () =>
+            `statuses ${JSON.stringify(statuses)}, ${valid200} answered 200 (each with the one valid cookie), ${reachedRedis} well-formed tokens reached Redis (1 GETEX each)`,
+        );
         const sent = appCommands(calls0, await commandCalls(redis.admin));
         for (const name of Object.keys(sent)) expect(['getex', 'getdel']).toContain(name);
         await stillServes(f, 'cookie');
@@ -468,7 +507,10 @@ describe('fuzzing the HTTP server with fast-check', () => {
         const calls0 = await commandCalls(redis.admin);
         const statuses: Record<string, number> = {};
         let valid200 = 0;
-        const tokenArb = fc.oneof({ arbitrary: badTokens(f.valid, [f.validId, f.bobId]), weight: 6 }, { arbitrary: fc.constant(f.valid), weight: 1 });
+        const tokenArb = fc.oneof(
+          { arbitrary: badTokens(f.valid, [f.validId, f.bobId]), weight: 6 },
+          { arbitrary: fc.constant(f.valid), weight: 1 },
+        );
         const structured = fc
           .tuple(
             fc.constantFrom('Bearer', 'bearer', 'BEARER', 'BeArEr', 'Basic', 'Bearer:', 'Bearerx', 'Token', 'Bear', ''),
@@ -477,43 +519,58 @@ describe('fuzzing the HTTP server with fast-check', () => {
             fc.constantFrom('', ' ', '\t', ' x', ',', '\u00a0', ', Bearer x', ' \u0000'),
           )
           .map(([scheme, sep, token, tail]) => `${scheme}${sep}${token}${tail}`);
-        const authValue = fc.oneof({ arbitrary: structured, weight: 4 }, anyText, { arbitrary: hugeText.map((v) => `Bearer ${v}`), weight: 1 });
+        const authValue = fc.oneof({ arbitrary: structured, weight: 4 }, anyText, {
+          arbitrary: hugeText.map((v) => `Bearer ${v}`),
+          weight: 1,
+        });
         const arb = fc.record({
-          auth: fc.array(fc.tuple(fc.constantFrom('Authorization', 'authorization', 'AUTHORIZATION'), authValue, fc.boolean()), { maxLength: 2 }),
+          auth: fc.array(fc.tuple(fc.constantFrom('Authorization', 'authorization', 'AUTHORIZATION'), authValue, fc.boolean()), {
+            maxLength: 2,
+          }),
           cookie: fc.constantFrom('none', 'valid', 'bad'),
         });
-        await runProperty(`authorization (${adapter})`, arb, RUNS, async ({ auth, cookie }) => {
-          const lines: Header[] = auth.map(([name, value, latin1]) => [name, encode(value, latin1)]);
-          const cookieValue = { none: null, valid: f.valid, bad: `${f.valid.slice(0, 10)}${f.valid[10] === 'x' ? 'y' : 'x'}${f.valid.slice(11)}` }[cookie];
-          if (cookieValue !== null) lines.push(['Cookie', Buffer.from(`sid=${cookieValue}`)]);
-          const head = rawHead('GET', '/me', lines);
-          const clean = !lines.some(([, v]) => hasControlBytes(v)) && head.length < 12000;
-          // Node keeps the first of repeated Authorization headers; a bearer token wins over the cookie.
-          const bearer = lines.length > 0 && auth.length > 0 ? bearerOf(seen(lines[0][1])) : null;
-          const presented = bearer ?? cookieValue;
-          const opens = presented === f.valid;
-          const before = await commandCalls(redis.admin);
-          const status = await send(f.port, head);
-          const after = await commandCalls(redis.admin);
-          const getex = (after.get('getex') ?? 0) - (before.get('getex') ?? 0);
-          tally(statuses, status);
-          const context = { head: head.toString('latin1').slice(0, 300), status, presented: presented?.slice(0, 60) ?? null };
-          expect({ ...context, serverError: status >= 500 }).toEqual({ ...context, serverError: false });
-          if (status === 200) {
-            expect({ ...context, opens }).toEqual({ ...context, opens: true });
-            valid200++;
-          }
-          if (clean) {
-            expect({ ...context, expected: opens ? 200 : 401 }).toEqual({ ...context, expected: status });
-            const expectedGetex = presented !== null && wellFormed(presented) ? 1 : 0;
-            expect({ ...context, getex }).toEqual({ ...context, getex: expectedGetex });
-          } else {
-            expect([200, 400, 401, 431]).toContain(status);
-            expect(getex).toBeLessThanOrEqual(1);
-          }
-          const diff = differences(baseline, await snapshot(f.t.redis, f.t.prefix), { slides: new Set([f.validKey]) });
-          expect({ ...context, diff }).toEqual({ ...context, diff: [] });
-        }, () => `statuses ${JSON.stringify(statuses)}, ${valid200} answered 200 (each with the one valid token)`);
+        await runProperty(
+          `authorization (${adapter})`,
+          arb,
+          RUNS,
+          async ({ auth, cookie }) => {
+            const lines: Header[] = auth.map(([name, value, latin1]) => [name, encode(value, latin1)]);
+            const cookieValue = {
+              none: null,
+              valid: f.valid,
+              bad: `${f.valid.slice(0, 10)}${f.valid[10] === 'x' ? 'y' : 'x'}${f.valid.slice(11)}`,
+            }[cookie];
+            if (cookieValue !== null) lines.push(['Cookie', Buffer.from(`sid=${cookieValue}`)]);
+            const head = rawHead('GET', '/me', lines);
+            const clean = !lines.some(([, v]) => hasControlBytes(v)) && head.length < 12000;
+            // Node keeps the first of repeated Authorization headers; a bearer token wins over the cookie.
+            const bearer = lines.length > 0 && auth.length > 0 ? bearerOf(seen(lines[0][1])) : null;
+            const presented = bearer ?? cookieValue;
+            const opens = presented === f.valid;
+            const before = await commandCalls(redis.admin);
+            const status = await send(f.port, head);
+            const after = await commandCalls(redis.admin);
+            const getex = (after.get('getex') ?? 0) - (before.get('getex') ?? 0);
+            tally(statuses, status);
+            const context = { head: head.toString('latin1').slice(0, 300), status, presented: presented?.slice(0, 60) ?? null };
+            expect({ ...context, serverError: status >= 500 }).toEqual({ ...context, serverError: false });
+            if (status === 200) {
+              expect({ ...context, opens }).toEqual({ ...context, opens: true });
+              valid200++;
+            }
+            if (clean) {
+              expect({ ...context, expected: opens ? 200 : 401 }).toEqual({ ...context, expected: status });
+              const expectedGetex = presented !== null && wellFormed(presented) ? 1 : 0;
+              expect({ ...context, getex }).toEqual({ ...context, getex: expectedGetex });
+            } else {
+              expect([200, 400, 401, 431]).toContain(status);
+              expect(getex).toBeLessThanOrEqual(1);
+            }
+            const diff = differences(baseline, await snapshot(f.t.redis, f.t.prefix), { slides: new Set([f.validKey]) });
+            expect({ ...context, diff }).toEqual({ ...context, diff: [] });
+          },
+          () => `statuses ${JSON.stringify(statuses)}, ${valid200} answered 200 (each with the one valid token)`,
+        );
         const sent = appCommands(calls0, await commandCalls(redis.admin));
         for (const name of Object.keys(sent)) expect(['getex']).toContain(name);
         await stillServes(f, 'bearer');
@@ -527,25 +584,45 @@ describe('fuzzing the HTTP server with fast-check', () => {
         const calls0 = await commandCalls(redis.admin);
         const statuses: Record<string, number> = {};
         const idArb = fc.oneof(
-          fc.constantFrom(f.bobId, f.bobToken, f.valid, `${f.bobId}x`, f.bobId.slice(1), f.bobId.toLowerCase(), '..', '.', '%2e%2e'),
+          fc.constantFrom(
+            f.bobId,
+            f.bobToken,
+            f.valid,
+            `${f.bobId}x`,
+            f.bobId.slice(1),
+            f.bobId.toLowerCase(),
+            '..',
+            '.',
+            '%2e%2e',
+          ),
           fc.string({ unit: fc.constantFrom(...B64URL), minLength: 22, maxLength: 22 }),
           fc.string({ unit: fc.constantFrom(...B64URL), minLength: 1, maxLength: 120 }),
           anyText.filter((s) => s.length > 0).map(encodeURIComponent),
           // Printable ASCII as-is in the request line (no space): bad percent-escapes, slashes, queries.
-          fc.string({ unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 60 }),
+          fc.string({
+            unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)),
+            minLength: 1,
+            maxLength: 60,
+          }),
         );
-        await runProperty(`revoke-id (${adapter})`, idArb, RUNS, async (id) => {
-          const head = rawHead('DELETE', `/auth/sessions/${id}`, [['Cookie', Buffer.from(`sid=${f.valid}`)]]);
-          const status = await send(f.port, head);
-          tally(statuses, status);
-          const context = { id: id.slice(0, 130), status };
-          // 404 from the module; 400 (undecodable), 414 (Fastify's 100-character parameters) or a
-          // 404 from the router for paths that are not this route: never 204, never 5xx.
-          expect({ ...context, allowed: [400, 404, 414].includes(status) }).toEqual({ ...context, allowed: true });
-          if (/^[A-Za-z0-9_-]{1,100}$/.test(id)) expect(status).toBe(404);
-          const diff = differences(baseline, await snapshot(f.t.redis, f.t.prefix), { slides: new Set([f.validKey]) });
-          expect({ ...context, diff }).toEqual({ ...context, diff: [] });
-        }, () => `statuses ${JSON.stringify(statuses)}`);
+        await runProperty(
+          `revoke-id (${adapter})`,
+          idArb,
+          RUNS,
+          async (id) => {
+            const head = rawHead('DELETE', `/auth/sessions/${id}`, [['Cookie', Buffer.from(`sid=${f.valid}`)]]);
+            const status = await send(f.port, head);
+            tally(statuses, status);
+            const context = { id: id.slice(0, 130), status };
+            // 404 from the module; 400 (undecodable), 414 (Fastify's 100-character parameters) or a
+            // 404 from the router for paths that are not this route: never 204, never 5xx.
+            expect({ ...context, allowed: [400, 404, 414].includes(status) }).toEqual({ ...context, allowed: true });
+            if (/^[A-Za-z0-9_-]{1,100}$/.test(id)) expect(status).toBe(404);
+            const diff = differences(baseline, await snapshot(f.t.redis, f.t.prefix), { slides: new Set([f.validKey]) });
+            expect({ ...context, diff }).toEqual({ ...context, diff: [] });
+          },
+          () => `statuses ${JSON.stringify(statuses)}`,
+        );
         const sent = appCommands(calls0, await commandCalls(redis.admin));
         // The guard's GETEX and the ownership check (ZSCORE): nothing is written for an id not the user's.
         for (const name of Object.keys(sent)) expect(['getex', 'zscore']).toContain(name);
@@ -564,7 +641,11 @@ describe('fuzzing the HTTP server with fast-check', () => {
           fixture(adapter, {
             redis: { url: redis.server.url },
             // Counting on, but limits and delays out of reach, so every case is answered at once.
-            loginThrottle: { perUsername: { limit: 10 ** 9, windowSeconds: 900 }, perIp: { limit: 10 ** 9, windowSeconds: 900 }, delayAfter: 10 ** 9 },
+            loginThrottle: {
+              perUsername: { limit: 10 ** 9, windowSeconds: 900 },
+              perIp: { limit: 10 ** 9, windowSeconds: 900 },
+              delayAfter: 10 ** 9,
+            },
           }),
         ]);
       });
@@ -577,14 +658,20 @@ describe('fuzzing the HTTP server with fast-check', () => {
         const baseline = await snapshot(f.t.redis, f.t.prefix);
         const calls0 = await commandCalls(redis.admin);
         const statuses: Record<string, number> = {};
-        await runProperty(`login-body (${adapter})`, loginCase, RUNS, async (c) => {
-          const { status, expected, context } = await postLogin(f, c);
-          tally(statuses, status);
-          checkLoginStatus(status, expected, context);
-          prototypeIntact();
-          const diff = differences(baseline, await snapshot(f.t.redis, f.t.prefix));
-          expect({ ...context, diff }).toEqual({ ...context, diff: [] });
-        }, () => `statuses ${JSON.stringify(statuses)}`);
+        await runProperty(
+          `login-body (${adapter})`,
+          loginCase,
+          RUNS,
+          async (c) => {
+            const { status, expected, context } = await postLogin(f, c);
+            tally(statuses, status);
+            checkLoginStatus(status, expected, context);
+            prototypeIntact();
+            const diff = differences(baseline, await snapshot(f.t.redis, f.t.prefix));
+            expect({ ...context, diff }).toEqual({ ...context, diff: [] });
+          },
+          () => `statuses ${JSON.stringify(statuses)}`,
+        );
         // With throttling off a refused login sends Redis nothing at all.
         expect(appCommands(calls0, await commandCalls(redis.admin))).toEqual({});
         await stillServes(f, 'cookie');
@@ -597,26 +684,37 @@ describe('fuzzing the HTTP server with fast-check', () => {
         const calls0 = await commandCalls(redis.admin);
         const statuses: Record<string, number> = {};
         let unauthorized = 0;
-        await runProperty(`login-throttle (${adapter})`, loginCase, THROTTLE_RUNS, async (c) => {
-          // Per case, not cumulative: shrinking replays cases, and each must stand on its own.
-          const before = counters(await snapshot(f.t.redis, f.t.prefix), f.t.prefix);
-          const { status, expected, context } = await postLogin(f, c);
-          tally(statuses, status);
-          if (status === 401) unauthorized++;
-          checkLoginStatus(status, expected, context);
-          const now = await snapshot(f.t.redis, f.t.prefix);
-          const diff = differences(baseline, now, { ignore: isThrottle });
-          expect({ ...context, diff }).toEqual({ ...context, diff: [] });
-          const after = counters(now, f.t.prefix);
-          // Only a body that passed validation is counted: 400, 413 and 415 never reach Redis.
-          const counted = status === 401 ? 1 : 0;
-          expect({ ...context, user: after.user - before.user, ip: after.ip - before.ip, withoutTtl: after.withoutTtl }).toEqual({
-            ...context,
-            user: counted,
-            ip: counted,
-            withoutTtl: 0,
-          });
-        }, () => `statuses ${JSON.stringify(statuses)}, throttle counters +${unauthorized} per username and per IP (one per 401)`);
+        await runProperty(
+          `login-throttle (${adapter})`,
+          loginCase,
+          THROTTLE_RUNS,
+          async (c) => {
+            // Per case, not cumulative: shrinking replays cases, and each must stand on its own.
+            const before = counters(await snapshot(f.t.redis, f.t.prefix), f.t.prefix);
+            const { status, expected, context } = await postLogin(f, c);
+            tally(statuses, status);
+            if (status === 401) unauthorized++;
+            checkLoginStatus(status, expected, context);
+            const now = await snapshot(f.t.redis, f.t.prefix);
+            const diff = differences(baseline, now, { ignore: isThrottle });
+            expect({ ...context, diff }).toEqual({ ...context, diff: [] });
+            const after = counters(now, f.t.prefix);
+            // Only a body that passed validation is counted: 400, 413 and 415 never reach Redis.
+            const counted = status === 401 ? 1 : 0;
+            expect({
+              ...context,
+              user: after.user - before.user,
+              ip: after.ip - before.ip,
+              withoutTtl: after.withoutTtl,
+            }).toEqual({
+              ...context,
+              user: counted,
+              ip: counted,
+              withoutTtl: 0,
+            });
+          },
+          () => `statuses ${JSON.stringify(statuses)}, throttle counters +${unauthorized} per username and per IP (one per 401)`,
+        );
         const sent = appCommands(calls0, await commandCalls(redis.admin));
         // The throttle script, and the commands it runs inside Redis (commandstats counts those too).
         for (const name of Object.keys(sent)) expect(['evalsha', 'eval', 'script|load', 'incrby', 'pexpire']).toContain(name);
@@ -673,7 +771,13 @@ interface LoginCase {
 /** Content types both platforms parse as JSON and the module accepts. */
 const JSON_TYPES = ['application/json', 'application/json; charset=utf-8'];
 /** Content types the module refuses with 415 on both platforms (small bodies). */
-const NON_JSON_TYPES = ['text/plain', 'application/x-www-form-urlencoded', 'application/xml', 'multipart/form-data; boundary=x', 'application/vnd.api+json'];
+const NON_JSON_TYPES = [
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'application/xml',
+  'multipart/form-data; boundary=x',
+  'application/vnd.api+json',
+];
 const POLLUTING_KEYS = ['__proto__', 'constructor', 'prototype'];
 /** README: the module reads at most 8 KB of a login body (400 past it). */
 const MAX_LOGIN_BODY_BYTES = 8192;
@@ -692,7 +796,21 @@ const fieldValue = fc.oneof(
   fc.integer({ min: 150_000, max: 300_000 }).map((n) => 'x'.repeat(n)),
 );
 const extraKey = fc.oneof(
-  fc.constantFrom(...POLLUTING_KEYS, 'admin', 'role', 'id', 'username', 'password', 'toString', 'valueOf', 'hasOwnProperty', '__defineGetter__', '', 'USERNAME', 'user name'),
+  fc.constantFrom(
+    ...POLLUTING_KEYS,
+    'admin',
+    'role',
+    'id',
+    'username',
+    'password',
+    'toString',
+    'valueOf',
+    'hasOwnProperty',
+    '__defineGetter__',
+    '',
+    'USERNAME',
+    'user name',
+  ),
   anyText,
 );
 /** A JSON object text built by hand, so `__proto__` and duplicate keys reach the wire as written. */
@@ -703,7 +821,10 @@ const objectText = fc
     // Mostly none; else extra fields, prototype-pollution keys and duplicates of the real ones.
     extras: fc.oneof(
       { arbitrary: fc.constant([]), weight: 3 },
-      fc.array(fc.tuple(extraKey, fc.oneof(jsonAny, fc.constant({ admin: true }), fc.constant({ prototype: { admin: true } }))), { minLength: 1, maxLength: 2 }),
+      fc.array(fc.tuple(extraKey, fc.oneof(jsonAny, fc.constant({ admin: true }), fc.constant({ prototype: { admin: true } }))), {
+        minLength: 1,
+        maxLength: 2,
+      }),
     ),
     extrasFirst: fc.boolean(),
   })
@@ -718,7 +839,19 @@ const malformedText = fc.oneof(
   // A truncated object is never valid JSON.
   fc.tuple(objectText, fc.nat()).map(([text, n]) => text.slice(0, n % text.length)),
   fc.tuple(objectText, fc.constantFrom('x', ',', '}', ']', ' {', '\u0000', '/*')).map(([text, tail]) => text + tail),
-  fc.constantFrom('{', '}', '[', '{"username":"alice","password":"x",}', "{'username':'alice'}", '{"username":alice}', 'NaN', 'undefined', '{"a":1e999999}', '{"username":"\\ud800"', '{"username":"\u0001","password":"x"}'),
+  fc.constantFrom(
+    '{',
+    '}',
+    '[',
+    '{"username":"alice","password":"x",}',
+    "{'username':'alice'}",
+    '{"username":alice}',
+    'NaN',
+    'undefined',
+    '{"a":1e999999}',
+    '{"username":"\\ud800"',
+    '{"username":"\u0001","password":"x"}',
+  ),
   anyText,
 );
 
@@ -739,7 +872,10 @@ const nestedText = fc
   });
 /** Good credentials padded past the module's 8 KB cap (with whitespace, or an unknown field): never a session. */
 const oversizedText = fc
-  .tuple(fc.oneof(fc.integer({ min: 8193, max: 9000 }), fc.integer({ min: 9000, max: 200_000 })), fc.constantFrom(' ', '\n', 'field'))
+  .tuple(
+    fc.oneof(fc.integer({ min: 8193, max: 9000 }), fc.integer({ min: 9000, max: 200_000 })),
+    fc.constantFrom(' ', '\n', 'field'),
+  )
   .map(([size, pad]) => {
     const head = '{"username":"alice",';
     const tail = `"password":${JSON.stringify(USERS.alice.password)}}`;
@@ -760,8 +896,17 @@ const loginCase: fc.Arbitrary<LoginCase> = fc
       { arbitrary: fc.constantFrom(...JSON_TYPES), weight: 10 },
       fc.constantFrom(...NON_JSON_TYPES),
       fc.constantFrom(
-        'APPLICATION/JSON', 'application/json; charset=latin1', 'application/json; charset=utf-16', 'application/json;', ' application/json',
-        'application/jsonx', 'json', '*/*', '', 'application/json, text/plain', 'application/json; charset="utf-8"; x=1',
+        'APPLICATION/JSON',
+        'application/json; charset=latin1',
+        'application/json; charset=utf-16',
+        'application/json;',
+        ' application/json',
+        'application/jsonx',
+        'json',
+        '*/*',
+        '',
+        'application/json, text/plain',
+        'application/json; charset="utf-8"; x=1',
       ),
       fc.string({ unit: 'grapheme-ascii', maxLength: 30 }),
       fc.constant(null),
@@ -776,7 +921,12 @@ const loginCase: fc.Arbitrary<LoginCase> = fc
     if (withBom) body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), body]);
     // Content types must be sendable on a header line (no CR/LF), as a client would send them.
     const type = contentType === null ? null : contentType.replace(/[\r\n]/g, '');
-    const exact = text !== null && !withBom && body.length < 90_000 && type !== null && (JSON_TYPES.includes(type) || NON_JSON_TYPES.includes(type));
+    const exact =
+      text !== null &&
+      !withBom &&
+      body.length < 90_000 &&
+      type !== null &&
+      (JSON_TYPES.includes(type) || NON_JSON_TYPES.includes(type));
     return { contentType: type, body, text, exact };
   });
 
@@ -808,11 +958,19 @@ function expectedLogin(c: LoginCase): number | null {
   return 401;
 }
 
-async function postLogin(f: Fixture, c: LoginCase): Promise<{ status: number; expected: number | null; context: Record<string, unknown> }> {
+async function postLogin(
+  f: Fixture,
+  c: LoginCase,
+): Promise<{ status: number; expected: number | null; context: Record<string, unknown> }> {
   const headers: Header[] = c.contentType === null ? [] : [['Content-Type', Buffer.from(c.contentType, 'latin1')]];
   const status = await send(f.port, rawHead('POST', '/auth/login', headers, c.body));
   const expected = expectedLogin(c);
-  const context = { contentType: c.contentType, body: (c.text ?? c.body.toString('hex')).slice(0, 200), bytes: c.body.length, status };
+  const context = {
+    contentType: c.contentType,
+    body: (c.text ?? c.body.toString('hex')).slice(0, 200),
+    bytes: c.body.length,
+    status,
+  };
   return { status, expected, context };
 }
 

@@ -65,7 +65,7 @@ describe.each(ADAPTERS)('SessionGuard (%s)', (adapter) => {
     expect((await request(server).get('/admin')).status).toBe(401);
   });
 
-  it('@Roles with several roles: any listed role passes, a session without a role never does; a handler list overrides the controller\'s', async () => {
+  it("@Roles with several roles: any listed role passes, a session without a role never does; a handler list overrides the controller's", async () => {
     const service = t.app.get(SessionService);
     const cookieFor = async (user: { id: string; role?: string }) => `sid=${(await service.create(user)).token}`;
     const editor = await cookieFor({ id: 'ed', role: 'editor' });
@@ -101,9 +101,23 @@ describe.each(ADAPTERS)('SessionGuard (%s)', (adapter) => {
     const after = before + 1 + 1; // the session and alice's index (which may already exist)
     const port = listeningPort(server);
     const values = [
-      '', '=', '""', '"unterminated', 'a'.repeat(7000), `${valid}${'a'.repeat(100)}`, `${valid.slice(0, -1)}`,
-      valid.replace('.', '..'), `${valid}x`, `%${valid}`, 'sid', ';;;;', '\t', 'null', '{"$ne":null}',
-      `${valid.split('.')[0]}.zzzzzzzzzzz`, `${valid.split('.')[0]}.0`,
+      '',
+      '=',
+      '""',
+      '"unterminated',
+      'a'.repeat(7000),
+      `${valid}${'a'.repeat(100)}`,
+      `${valid.slice(0, -1)}`,
+      valid.replace('.', '..'),
+      `${valid}x`,
+      `%${valid}`,
+      'sid',
+      ';;;;',
+      '\t',
+      'null',
+      '{"$ne":null}',
+      `${valid.split('.')[0]}.zzzzzzzzzzz`,
+      `${valid.split('.')[0]}.0`,
     ];
     for (const value of values) {
       const res = await request(server).get('/me').set('Cookie', `sid=${value}`);
@@ -126,7 +140,10 @@ describe.each(ADAPTERS)('SessionGuard (%s)', (adapter) => {
       expect(status).toBeLessThan(500);
     }
     // A 20 KB cookie header: Node refuses oversized headers with 431, still not 5xx.
-    const huge = await rawRequest(port, `GET /me HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: sid=${'a'.repeat(20000)}\r\n\r\n`);
+    const huge = await rawRequest(
+      port,
+      `GET /me HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: sid=${'a'.repeat(20000)}\r\n\r\n`,
+    );
     expect(huge).toBeGreaterThanOrEqual(400);
     expect(huge).toBeLessThan(500);
     expect((await keysWithPrefix(redis, t.prefix)).length).toBeLessThanOrEqual(after);
@@ -149,7 +166,9 @@ describe.each(ADAPTERS)('SessionGuard (%s)', (adapter) => {
       const id = res.body.session.id as string;
       // Requests spread over ~20 ms with the logout in the middle of them.
       const guarded = Array.from({ length: 200 }, (_, i) =>
-        sleep(i % 20).then(() => fetch(`${base}/me`, { headers: { cookie } })).then((r) => r.status),
+        sleep(i % 20)
+          .then(() => fetch(`${base}/me`, { headers: { cookie } }))
+          .then((r) => r.status),
       );
       const logout = sleep(8).then(() => fetch(`${base}/auth/logout`, { method: 'POST', headers: { cookie } }));
       const [statuses, out] = await Promise.all([Promise.all(guarded), logout]);
@@ -163,7 +182,9 @@ describe.each(ADAPTERS)('SessionGuard (%s)', (adapter) => {
       expect(await redis.zscore(`${t.prefix}user:u-bob`, id)).toBeNull();
       expect((await fetch(`${base}/me`, { headers: { cookie } })).status).toBe(401);
     }
-    process.stdout.write(`logout race (${adapter}): ${ok} requests answered 200 before the logout, ${unauthorized} 401 after it\n`);
+    process.stdout.write(
+      `logout race (${adapter}): ${ok} requests answered 200 before the logout, ${unauthorized} 401 after it\n`,
+    );
     expect(ok + unauthorized).toBe(rounds * 200);
     // Both outcomes happened, so requests really raced the logout.
     expect(ok).toBeGreaterThan(0);
@@ -313,7 +334,13 @@ describe.each(ADAPTERS)('transport (%s)', (adapter) => {
       expect((await request(server).get('/me').set('Cookie', `sid=${token}`)).status).toBe(401);
       expect((await request(server).get('/me').set('Authorization', `Basic ${token}`)).status).toBe(401);
       expect((await request(server).get('/me').set('Authorization', 'Bearer ')).status).toBe(401);
-      expect((await request(server).get('/me').set('Authorization', `Bearer ${'x'.repeat(5000)}`)).status).toBe(401);
+      expect(
+        (
+          await request(server)
+            .get('/me')
+            .set('Authorization', `Bearer ${'x'.repeat(5000)}`)
+        ).status,
+      ).toBe(401);
       const out = await request(server).post('/auth/logout').set('Authorization', `Bearer ${token}`);
       expect(out.status).toBe(204);
       expect(setCookies(out)).toEqual([]);
@@ -368,10 +395,14 @@ describe.each(ADAPTERS)('transport (%s)', (adapter) => {
   );
 
   it('cookie options shape the Set-Cookie header', async () => {
-    const t = await createTestApp({
-      cookie: { name: 'app_session', sameSite: 'strict', path: '/app', domain: 'example.com', persistent: true },
-      absoluteTtl: 7200,
-    }, [], { adapter });
+    const t = await createTestApp(
+      {
+        cookie: { name: 'app_session', sameSite: 'strict', path: '/app', domain: 'example.com', persistent: true },
+        absoluteTtl: 7200,
+      },
+      [],
+      { adapter },
+    );
     try {
       const server = t.app.getHttpServer();
       const res = await request(server).post('/auth/login').send(alice);

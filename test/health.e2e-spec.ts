@@ -66,7 +66,7 @@ describe.each(ADAPTERS)('SessionHealthIndicator (nestjs-redis-session/health) (%
     }
   });
 
-  it('reports down (503) when nothing listens on the Redis port, without Redis\'s error text (host, port, ECONNREFUSED)', async () => {
+  it("reports down (503) when nothing listens on the Redis port, without Redis's error text (host, port, ECONNREFUSED)", async () => {
     const port = await closedPort();
     const { app, http } = await healthApp(adapter, { url: `redis://127.0.0.1:${port}` });
     try {
@@ -135,7 +135,9 @@ describe.each(ADAPTERS)('SessionHealthIndicator (nestjs-redis-session/health) (%
 
   it("the demo's GET /health reports Redis up", async () => {
     const moduleRef = await Test.createTestingModule({
-      imports: [AppModule.forRoot({ redisUrl: testRedisUrl(), keyPrefix: uniquePrefix('demo-health'), accounts: demoAccounts() })],
+      imports: [
+        AppModule.forRoot({ redisUrl: testRedisUrl(), keyPrefix: uniquePrefix('demo-health'), accounts: demoAccounts() }),
+      ],
     }).compile();
     const app = await listenOn(moduleRef, adapter);
     try {

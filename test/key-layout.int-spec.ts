@@ -29,7 +29,10 @@ function keyLayoutSection(): string {
 function row(section: string, pattern: string): string[] {
   const line = section.split('\n').find((l) => l.startsWith(`| \`${pattern}\` |`));
   if (!line) throw new Error(`README "Redis key layout" has no table row for \`${pattern}\``);
-  return line.split('|').slice(1, -1).map((cell) => cell.trim());
+  return line
+    .split('|')
+    .slice(1, -1)
+    .map((cell) => cell.trim());
 }
 
 /** The documented field names of the session value, e.g. ['1', 'userId', ..., 'data?']. */
@@ -61,13 +64,21 @@ const TTL = 60;
 const ABSOLUTE_TTL = 600;
 
 describe('README "Redis key layout"', () => {
-  it('documents both key patterns, their types, the session value\'s field order and the redis-cli commands to inspect them', () => {
+  it("documents both key patterns, their types, the session value's field order and the redis-cli commands to inspect them", () => {
     const section = keyLayoutSection();
     expect(row(section, 'session:<id>')[1]).toBe('STRING');
     expect(row(section, 'session:user:<userId>')[1]).toBe('ZSET');
     expect(row(section, 'session:user:<userId>')[2]).toMatch(/member = session id, score = its absolute deadline \(epoch ms\)/);
     expect(documentedFields(section)).toEqual([
-      '1', 'userId', 'username', 'role', 'createdAtMs', 'absoluteExpiresAtMs', 'ip', 'userAgent', 'data?',
+      '1',
+      'userId',
+      'username',
+      'role',
+      'createdAtMs',
+      'absoluteExpiresAtMs',
+      'ip',
+      'userAgent',
+      'data?',
     ]);
     const commands = redisCliCommands(section).map((args) => `${args[0]} ${args[1]}`);
     for (const expected of ['ZRANGE session:user:', 'GET session:', 'TTL session:']) {
@@ -101,9 +112,12 @@ describe('what the module writes matches the README', () => {
   afterAll(() => t.close());
 
   const login = (username: string) =>
-    request(t.app.getHttpServer()).post('/auth/login').set('User-Agent', UA).send({ username, password: `${username}-password` });
+    request(t.app.getHttpServer())
+      .post('/auth/login')
+      .set('User-Agent', UA)
+      .send({ username, password: `${username}-password` });
 
-  it('every key a login, a failed login and a list leave is one of KEY_LAYOUT\'s kinds, with the documented type', async () => {
+  it("every key a login, a failed login and a list leave is one of KEY_LAYOUT's kinds, with the documented type", async () => {
     expect((await login('alice')).status).toBe(200);
     const wrong = await request(t.app.getHttpServer()).post('/auth/login').send({ username: 'Nobody', password: 'wrong' });
     expect(wrong.status).toBe(401);
@@ -122,11 +136,19 @@ describe('what the module writes matches the README', () => {
   it('session key: a STRING holding the documented JSON array, with the idle TTL; its id is the first 22 base64url characters of SHA-256(token)', async () => {
     const section = keyLayoutSection();
     const fields = documentedFields(section);
-    for (const [username, userId, role, data] of [['alice', 1, 'admin', { team: 'core' }], ['bob', 'u-bob', 'user', undefined]] as const) {
+    for (const [username, userId, role, data] of [
+      ['alice', 1, 'admin', { team: 'core' }],
+      ['bob', 'u-bob', 'user', undefined],
+    ] as const) {
       const res = await login(username);
       expect(res.status).toBe(200);
       const { session } = res.body;
-      expect(session.id).toBe(createHash('sha256').update(tokenOf(sessionCookie(res))).digest('base64url').slice(0, 22));
+      expect(session.id).toBe(
+        createHash('sha256')
+          .update(tokenOf(sessionCookie(res)))
+          .digest('base64url')
+          .slice(0, 22),
+      );
       const key = `${t.prefix}${session.id}`;
       expect(await t.redis.type(key)).toBe('string');
       const byName: Record<string, unknown> = {
@@ -172,10 +194,7 @@ describe('what the module writes matches the README', () => {
     const exampleId = /GET session:([A-Za-z0-9_-]{22})\b/.exec(section)?.[1];
     expect(exampleId).toBeDefined();
     const run = (args: string[]) =>
-      t.redis.call(
-        args[0],
-        ...args.slice(1).map((arg) => arg.replace(/^session:/, t.prefix).replace(exampleId!, session.id)),
-      );
+      t.redis.call(args[0], ...args.slice(1).map((arg) => arg.replace(/^session:/, t.prefix).replace(exampleId!, session.id)));
     const commands = redisCliCommands(section);
     const [zrange] = commands.filter((args) => args[0] === 'ZRANGE');
     const [get] = commands.filter((args) => args[0] === 'GET');
@@ -184,9 +203,17 @@ describe('what the module writes matches the README', () => {
     const listed = ((await run(zrange)) as unknown[]).flat().map(String); // [id, score, ...] (RESP3 nests the pairs)
     expect(listed).toContain(session.id);
     expect(listed[listed.indexOf(session.id) + 1]).toBe(String(Date.parse(session.absoluteExpiresAt)));
-    expect(JSON.parse((await run(get)) as string)).toEqual(
-      [1, 1, 'alice', 'admin', Date.parse(session.createdAt), Date.parse(session.absoluteExpiresAt), session.ip, UA, { team: 'core' }],
-    );
+    expect(JSON.parse((await run(get)) as string)).toEqual([
+      1,
+      1,
+      'alice',
+      'admin',
+      Date.parse(session.createdAt),
+      Date.parse(session.absoluteExpiresAt),
+      session.ip,
+      UA,
+      { team: 'core' },
+    ]);
     const seconds = Number(await run(ttl));
     expect(seconds).toBeGreaterThan(TTL - 3);
     expect(seconds).toBeLessThanOrEqual(TTL);
@@ -215,7 +242,9 @@ describe('what the module writes matches the README', () => {
     const alice = (await login('alice')).body.session; // the number 1
     const [, zrangeOfString] = redisCliCommands(keyLayoutSection()).filter((args) => args[0] === 'ZRANGE');
     expect(zrangeOfString[1]).toBe('session:user:"1"');
-    const listed = ((await t.redis.call(zrangeOfString[0], ...zrangeOfString.slice(1).map((arg) => ofKey(arg)))) as unknown[]).flat().map(String);
+    const listed = ((await t.redis.call(zrangeOfString[0], ...zrangeOfString.slice(1).map((arg) => ofKey(arg)))) as unknown[])
+      .flat()
+      .map(String);
     expect(listed).toEqual([created[2].session.id, String(created[2].session.absoluteExpiresAt.getTime())]);
     expect(listed).not.toContain(alice.id);
     for (const { token } of created) await service.destroy(token);

@@ -22,7 +22,12 @@ describe.each(ADAPTERS)('Prometheus metrics (metrics option, prom-client) (%s)',
       const cookie = sessionCookie(login);
       for (let i = 0; i < 3; i++) await request(http).get('/me').set('Cookie', cookie);
       await request(http).get('/me');
-      await request(http).get('/admin').set('Cookie', sessionCookie(await request(http).post('/auth/login').send({ username: 'bob', password: 'bob-password' })));
+      await request(http)
+        .get('/admin')
+        .set(
+          'Cookie',
+          sessionCookie(await request(http).post('/auth/login').send({ username: 'bob', password: 'bob-password' })),
+        );
       await request(http).post('/auth/logout-all').set('Cookie', cookie);
       redis.signal('SIGSTOP');
       try {

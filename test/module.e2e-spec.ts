@@ -150,7 +150,12 @@ describe('forRootAsync extras: isGlobal, controller, globalGuard next to useFact
       const redis = new Redis(testRedisUrl(), { connectionName: TEST_CLIENT_NAME });
       try {
         const server = app.getHttpServer();
-        for (const [method, path] of [['post', '/auth/login'], ['get', '/auth/session'], ['get', '/auth/sessions'], ['post', '/auth/logout']] as const) {
+        for (const [method, path] of [
+          ['post', '/auth/login'],
+          ['get', '/auth/session'],
+          ['get', '/auth/sessions'],
+          ['post', '/auth/logout'],
+        ] as const) {
           const res = await request(server)[method](path).send({ username: 'alice', password: 'alice-password' });
           expect({ path, status: res.status }).toEqual({ path, status: 404 });
         }
@@ -242,7 +247,12 @@ describe('isGlobal', () => {
     class FeatureModule {}
     const moduleRef = await Test.createTestingModule({
       imports: [
-        SessionModule.forRoot({ redis: { url: testRedisUrl() }, keyPrefix: uniquePrefix('global'), validateCredentials, isGlobal: true }),
+        SessionModule.forRoot({
+          redis: { url: testRedisUrl() },
+          keyPrefix: uniquePrefix('global'),
+          validateCredentials,
+          isGlobal: true,
+        }),
         FeatureModule,
       ],
     }).compile();
@@ -268,7 +278,9 @@ describe.each(ADAPTERS)('Redis connections (%s)', (adapter) => {
       .filter((line) => line && !line.includes(` name=${TEST_CLIENT_NAME} `)).length;
   /** CLIENT LIST lines of the connections other than the tests' own. */
   const moduleClientLines = async () =>
-    ((await own.admin.client('LIST')) as string).split('\n').filter((line) => line && !line.includes(` name=${TEST_CLIENT_NAME} `));
+    ((await own.admin.client('LIST')) as string)
+      .split('\n')
+      .filter((line) => line && !line.includes(` name=${TEST_CLIENT_NAME} `));
   /** The count once it settles (a closed socket takes a moment to leave CLIENT LIST). */
   const settledClients = async (expected: number) => {
     for (let i = 0; i < 50 && (await clientNames()) !== expected; i++) await sleep(20);
@@ -287,7 +299,9 @@ describe.each(ADAPTERS)('Redis connections (%s)', (adapter) => {
   it('accepts plain ioredis options (host, port) as well as a URL, and closes that connection on app.close()', async () => {
     const t = await createTestApp({ redis: { host: own.server.host, port: own.server.port } }, [], { adapter });
     try {
-      const res = await request(t.app.getHttpServer()).post('/auth/login').send({ username: 'alice', password: 'alice-password' });
+      const res = await request(t.app.getHttpServer())
+        .post('/auth/login')
+        .send({ username: 'alice', password: 'alice-password' });
       expect(res.status).toBe(200);
       expect(await own.admin.exists(`${t.prefix}${res.body.session.id}`)).toBe(1);
       expect(await clientNames()).toBe(1);
@@ -297,7 +311,7 @@ describe.each(ADAPTERS)('Redis connections (%s)', (adapter) => {
     expect(await settledClients(0)).toBe(0);
   });
 
-  it("redis.url with a database number: sessions and indexes land in that database, none in db 0", async () => {
+  it('redis.url with a database number: sessions and indexes land in that database, none in db 0', async () => {
     const db3 = new Redis(own.server.url, { db: 3, connectionName: TEST_CLIENT_NAME });
     const t = await createTestApp({ redis: { url: `${own.server.url}/3` } }, [], { adapter, assertionClient: db3 });
     try {
@@ -305,7 +319,9 @@ describe.each(ADAPTERS)('Redis connections (%s)', (adapter) => {
       const res = await request(server).post('/auth/login').send({ username: 'alice', password: 'alice-password' });
       expect(res.status).toBe(200);
       expect((await request(server).get('/me').set('Cookie', sessionCookie(res))).status).toBe(200);
-      expect((await keysWithPrefix(db3, t.prefix)).sort()).toEqual([`${t.prefix}${res.body.session.id}`, `${t.prefix}user:1`].sort());
+      expect((await keysWithPrefix(db3, t.prefix)).sort()).toEqual(
+        [`${t.prefix}${res.body.session.id}`, `${t.prefix}user:1`].sort(),
+      );
       expect(await db3.type(`${t.prefix}${res.body.session.id}`)).toBe('string');
       expect(await keysWithPrefix(own.admin, t.prefix)).toEqual([]); // own.admin is on db 0
       // The module's connection itself sits on db 3.
@@ -339,7 +355,9 @@ describe.each(ADAPTERS)('Redis connections (%s)', (adapter) => {
         adapter,
         assertionClient: own.admin,
       });
-      const res = await request(t.app.getHttpServer()).post('/auth/login').send({ username: 'alice', password: 'alice-password' });
+      const res = await request(t.app.getHttpServer())
+        .post('/auth/login')
+        .send({ username: 'alice', password: 'alice-password' });
       expect(res.status).toBe(200);
       const lines = await moduleClientLines();
       expect(lines).toHaveLength(2); // the main connection and the subscriber
@@ -362,7 +380,9 @@ describe.each(ADAPTERS)('Redis connections (%s)', (adapter) => {
         [EventEmitterModule.forRoot()],
         { adapter, assertionClient: own.admin },
       );
-      const res = await request(t.app.getHttpServer()).post('/auth/login').send({ username: 'alice', password: 'alice-password' });
+      const res = await request(t.app.getHttpServer())
+        .post('/auth/login')
+        .send({ username: 'alice', password: 'alice-password' });
       expect(res.status).toBe(503); // WAIT without a replica: the writer connection was used
       const extra = await others();
       expect(extra).toHaveLength(2); // the writer and the subscriber

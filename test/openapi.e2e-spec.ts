@@ -56,8 +56,7 @@ describe('with @nestjs/swagger and @nestjs/terminus installed (the demo)', () =>
   }, 60_000);
   afterAll(() => app?.remove());
 
-  const responseCodes = (path: string, method: string) =>
-    Object.keys(result.document.paths[path][method].responses).sort();
+  const responseCodes = (path: string, method: string) => Object.keys(result.document.paths[path][method].responses).sort();
 
   it('finds @nestjs/swagger without a warning, though the package is imported before it', () => {
     expect(result.openApiAvailable).toBe(true);
@@ -98,7 +97,16 @@ describe('with @nestjs/swagger and @nestjs/terminus installed (the demo)', () =>
     });
     expect(schemas.LoginResponseDto.required).toEqual(['user', 'session']);
     expect(schemas.SessionDto.required).toEqual([
-      'id', 'userId', 'username', 'role', 'createdAt', 'lastActivityAt', 'expiresAt', 'absoluteExpiresAt', 'ip', 'userAgent',
+      'id',
+      'userId',
+      'username',
+      'role',
+      'createdAt',
+      'lastActivityAt',
+      'expiresAt',
+      'absoluteExpiresAt',
+      'ip',
+      'userAgent',
     ]);
     expect(schemas.SessionDto.properties.expiresAt).toMatchObject({ type: 'string', format: 'date-time' });
     expect(schemas.SessionDto.properties.userId.oneOf).toEqual([{ type: 'string' }, { type: 'integer' }]);
@@ -109,7 +117,12 @@ describe('with @nestjs/swagger and @nestjs/terminus installed (the demo)', () =>
     const sessions = result.document.paths['/auth/sessions'].get;
     expect(sessions.parameters).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ name: 'limit', in: 'query', required: false, schema: expect.objectContaining({ type: 'integer', minimum: 1, maximum: 1000, default: 100 }) }),
+        expect.objectContaining({
+          name: 'limit',
+          in: 'query',
+          required: false,
+          schema: expect.objectContaining({ type: 'integer', minimum: 1, maximum: 1000, default: 100 }),
+        }),
         expect.objectContaining({ name: 'cursor', in: 'query', required: false, schema: { type: 'string' } }),
       ]),
     );
@@ -122,7 +135,12 @@ describe('with @nestjs/swagger and @nestjs/terminus installed (the demo)', () =>
       cookie: { type: 'apiKey', in: 'cookie', name: 'sid' },
       bearer: { type: 'http', scheme: 'bearer' },
     });
-    for (const [path, method] of [['/auth/session', 'get'], ['/auth/sessions', 'get'], ['/auth/sessions/{id}', 'delete'], ['/auth/logout-all', 'post']]) {
+    for (const [path, method] of [
+      ['/auth/session', 'get'],
+      ['/auth/sessions', 'get'],
+      ['/auth/sessions/{id}', 'delete'],
+      ['/auth/logout-all', 'post'],
+    ]) {
       expect(result.document.paths[path][method].security).toEqual([{ cookie: [] }, { bearer: [] }]);
     }
     expect(result.document.paths['/auth/login'].post.security).toBeUndefined();
@@ -146,7 +164,14 @@ describe('in a Jest test of an app', () => {
     const t = await createTestApp();
     try {
       const document = SwaggerModule.createDocument(t.app, new DocumentBuilder().addCookieAuth('sid').addBearerAuth().build());
-      expect(Object.keys(document.paths['/auth/login'].post!.responses).sort()).toEqual(['200', '400', '401', '415', '429', '503']);
+      expect(Object.keys(document.paths['/auth/login'].post!.responses).sort()).toEqual([
+        '200',
+        '400',
+        '401',
+        '415',
+        '429',
+        '503',
+      ]);
       expect(document.components?.schemas?.LoginDto).toBeDefined();
     } finally {
       await t.close();

@@ -86,7 +86,9 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 
 /** What an app printed to stderr, less Node's warnings (some Node versions flag require(esm) as experimental). */
 function problems(stderr: string): string[] {
-  return stderr.split('\n').filter((line) => line.trim() && !/^\(node:\d+\) \[?\w*\]? ?\w*Warning: |^\(Use `node --trace-warnings/.test(line));
+  return stderr
+    .split('\n')
+    .filter((line) => line.trim() && !/^\(node:\d+\) \[?\w*\]? ?\w*Warning: |^\(Use `node --trace-warnings/.test(line));
 }
 
 interface FixtureResult {
@@ -157,7 +159,9 @@ describe('the published package', () => {
   it('imports no HTTP platform: it runs on whichever adapter the app uses', () => {
     const imports = packed
       .filter((path) => path.endsWith('.js'))
-      .flatMap((path) => [...readFileSync(join(installed, path), 'utf8').matchAll(/\bfrom\s+['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]/g)])
+      .flatMap((path) => [
+        ...readFileSync(join(installed, path), 'utf8').matchAll(/\bfrom\s+['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]/g),
+      ])
       .map((match) => match[1] ?? match[2]);
     expect(imports.length).toBeGreaterThan(0);
     expect(imports.filter((name) => /^(express|fastify|@nestjs\/platform-|@fastify\/)/.test(name))).toEqual([]);
@@ -184,7 +188,15 @@ describe('the published package', () => {
   });
 
   it('takes Nest, ioredis, class-validator, class-transformer, reflect-metadata and rxjs as peers, never as dependencies', () => {
-    const peers = ['@nestjs/common', '@nestjs/core', 'ioredis', 'class-validator', 'class-transformer', 'reflect-metadata', 'rxjs'];
+    const peers = [
+      '@nestjs/common',
+      '@nestjs/core',
+      'ioredis',
+      'class-validator',
+      'class-transformer',
+      'reflect-metadata',
+      'rxjs',
+    ];
     for (const name of peers) expect({ name, peer: pkg.peerDependencies[name] }).toEqual({ name, peer: expect.any(String) });
     expect(Object.keys(pkg.dependencies ?? {}).filter((name) => peers.includes(name))).toEqual([]);
   });

@@ -5,7 +5,15 @@ import { uniquePrefix } from './support/redis.js';
 
 describe('public API', () => {
   it('exports every runtime name of the contract from the package entry', () => {
-    for (const name of ['SessionModule', 'SessionService', 'SessionGuard', 'AuthController', 'Public', 'Roles', 'CurrentSession']) {
+    for (const name of [
+      'SessionModule',
+      'SessionService',
+      'SessionGuard',
+      'AuthController',
+      'Public',
+      'Roles',
+      'CurrentSession',
+    ]) {
       expect(typeof (api as Record<string, unknown>)[name]).toBe('function');
     }
     expect(typeof api.SessionModule.forRoot).toBe('function');

@@ -255,7 +255,9 @@ describe.each(ADAPTERS)('races over HTTP (%s)', (adapter: AdapterName) => {
       expect((await http.get('/me', `sid=${next!.token}`)).status).toBe(200);
     }
     // One live session key per round, no more: nothing was left behind under the old ids.
-    const sessionKeys = (await dumpPrefix(t.redis, t.prefix)).filter((e) => e.type === 'string' && e.content.includes('"rotreq-'));
+    const sessionKeys = (await dumpPrefix(t.redis, t.prefix)).filter(
+      (e) => e.type === 'string' && e.content.includes('"rotreq-'),
+    );
     expect(sessionKeys).toHaveLength(ROUNDS.rotate);
     report(
       `race rotate-vs-requests (${adapter}): ${ROUNDS.rotate} rounds, ${ok + unauthorized} requests with the old token, ${ok} answered 200, ` +
@@ -304,7 +306,9 @@ describe.each(ADAPTERS)('races over HTTP (%s)', (adapter: AdapterName) => {
       const winners = results.filter((r) => r !== null);
       expect(winners).toHaveLength(1);
       oneWinner++;
-      const live = await Promise.all([id, ...results.map((r) => r?.session.id ?? '')].map((k) => (k ? t.redis.exists(`${t.prefix}${k}`) : 0)));
+      const live = await Promise.all(
+        [id, ...results.map((r) => r?.session.id ?? '')].map((k) => (k ? t.redis.exists(`${t.prefix}${k}`) : 0)),
+      );
       expect(live.reduce((a, b) => a + b, 0)).toBe(1);
       expect(await t.redis.zrange(`${t.prefix}user:${user}`, 0, '-1')).toEqual([winners[0]!.session.id]);
     }
@@ -327,7 +331,10 @@ describe.each(ADAPTERS)('races over HTTP (%s)', (adapter: AdapterName) => {
       const issued = await Promise.all(Array.from({ length: 20 }, (_, i) => sleep(i % 4).then(() => cappedHttp.login(user))));
       const all = [...before, ...issued];
       const statuses = await Promise.all(all.map(async (s) => (await cappedHttp.get('/auth/session', s.cookie)).status));
-      const live = all.filter((_, i) => statuses[i] === 200).map((s) => s.id).sort();
+      const live = all
+        .filter((_, i) => statuses[i] === 200)
+        .map((s) => s.id)
+        .sort();
       for (const s of issued) expect(s.status).toBe(200);
       logins += issued.length;
       alive += live.length;

@@ -10,7 +10,13 @@ import request from 'supertest';
 import { HealthController } from '../demo/health.controller.js';
 import { SessionHealthIndicator } from '../src/health/index.js';
 import { findFreePort } from './support/servers/redis-server.js';
-import { SessionEvent, SessionModule, SessionService, type SessionExpiredEvent, type SessionModuleOptions } from '../src/index.js';
+import {
+  SessionEvent,
+  SessionModule,
+  SessionService,
+  type SessionExpiredEvent,
+  type SessionModuleOptions,
+} from '../src/index.js';
 import { ADAPTERS, GuardedController, listenOn, validateCredentials, type AdapterName } from './support/app.js';
 import { createCertificateAuthority, type TestCertificateAuthority } from './support/certificates.js';
 import { sessionCookie, tokenOf } from './support/http.js';
@@ -47,9 +53,15 @@ class ExpiryRecorder {
 /** Collects what the module logs (a wrong password or a bad certificate must be reported clearly). */
 class CapturingLogger implements LoggerService {
   readonly lines: string[] = [];
-  log(message: unknown) { this.lines.push(String(message)); }
-  error(message: unknown) { this.lines.push(String(message)); }
-  warn(message: unknown) { this.lines.push(String(message)); }
+  log(message: unknown) {
+    this.lines.push(String(message));
+  }
+  error(message: unknown) {
+    this.lines.push(String(message));
+  }
+  warn(message: unknown) {
+    this.lines.push(String(message));
+  }
   debug() {}
   verbose() {}
 }
@@ -75,7 +87,11 @@ async function secureApp(options: Partial<SessionModuleOptions>, adapter: Adapte
         redis: { url: 'redis://127.0.0.1:1' },
         validateCredentials,
         keyPrefix: 'session:',
-        loginThrottle: { perUsername: { limit: 3, windowSeconds: 60 }, perIp: { limit: 10_000, windowSeconds: 60 }, delayAfter: 100 },
+        loginThrottle: {
+          perUsername: { limit: 3, windowSeconds: 60 },
+          perIp: { limit: 10_000, windowSeconds: 60 },
+          delayAfter: 100,
+        },
         ...options,
       }),
       TerminusModule.forRoot({ logger: false }),
@@ -233,7 +249,10 @@ describe('Redis with a password and a minimal ACL user', () => {
       const list = await request(http).get('/auth/sessions').set('Cookie', d.cookie);
       expect(list.status).toBe(200);
       expect((list.body as Array<{ id: string; current: boolean }>).map((s) => [s.id, s.current]).sort()).toEqual(
-        [[c.id, false], [d.id, true]].sort(),
+        [
+          [c.id, false],
+          [d.id, true],
+        ].sort(),
       );
       // An indexed id whose key is gone is pruned from the index by the next list (ZREM).
       await admin.del(`session:${c.id}`);
@@ -275,7 +294,7 @@ describe('Redis with a password and a minimal ACL user', () => {
     });
   });
 
-  it('expiredEvents: session.expired arrives through SUBSCRIBE to its database\'s channel, permitted by one channel glob', async () => {
+  it("expiredEvents: session.expired arrives through SUBSCRIBE to its database's channel, permitted by one channel glob", async () => {
     const t = await secureApp({ redis: { url }, ttl: 1, absoluteTtl: 60, expiredEvents: true });
     try {
       const { session } = await t.service.create({ id: 'expiry' });
@@ -296,9 +315,7 @@ describe('Redis with a password and a minimal ACL user', () => {
 
   it('MONITOR: the module sent every command of the rule and nothing else (but HELLO and QUIT, which ACL always allows)', async () => {
     await sleep(200); // the last QUITs reach MONITOR
-    const sent = new Set(
-      monitored.filter((m) => m.source === 'lua' || moduleConnections.has(m.source)).map((m) => m.command),
-    );
+    const sent = new Set(monitored.filter((m) => m.source === 'lua' || moduleConnections.has(m.source)).map((m) => m.command));
     // CONFIG GET never shows in MONITOR (Redis hides admin commands), and it is refused anyway (above).
     expect([...sent].sort()).toEqual([...aclCommands(ALL_FEATURES), 'hello', 'quit'].sort());
     monitor?.disconnect();
@@ -325,19 +342,61 @@ describe('Redis with a password and a minimal ACL user', () => {
       { command: 'evalsha', route: 'POST /auth/login', run: ({ http }) => login(http) },
       { command: 'zadd', route: 'POST /auth/login (index script)', run: ({ http }) => login(http) },
       { command: 'pexpireat', route: 'POST /auth/login (index script)', run: ({ http }) => login(http) },
-      { command: 'zcard', route: 'POST /auth/login with maxSessionsPerUser (index script)', options: { maxSessionsPerUser: 5 }, run: ({ http }) => login(http) },
-      { command: 'exists', route: 'POST /auth/login past maxSessionsPerUser', options: { maxSessionsPerUser: 2 }, run: ({ http }) => login(http) },
+      {
+        command: 'zcard',
+        route: 'POST /auth/login with maxSessionsPerUser (index script)',
+        options: { maxSessionsPerUser: 5 },
+        run: ({ http }) => login(http),
+      },
+      {
+        command: 'exists',
+        route: 'POST /auth/login past maxSessionsPerUser',
+        options: { maxSessionsPerUser: 2 },
+        run: ({ http }) => login(http),
+      },
       { command: 'incrby', route: 'POST /auth/login (throttle script)', run: ({ http }) => login(http) },
       { command: 'pexpire', route: 'POST /auth/login (throttle script, new counter)', run: ({ http }) => login(http) },
       { command: 'decrby', route: 'POST /auth/login (throttle refund on success)', run: ({ http }) => login(http) },
-      { command: 'getdel', route: 'POST /auth/logout', run: ({ http, cookie }) => request(http).post('/auth/logout').set('Cookie', cookie) },
-      { command: 'zrem', route: 'POST /auth/logout', run: ({ http, cookie }) => request(http).post('/auth/logout').set('Cookie', cookie) },
-      { command: 'zscore', route: 'DELETE /auth/sessions/:id', run: ({ http, cookie, otherId }) => request(http).delete(`/auth/sessions/${otherId}`).set('Cookie', cookie) },
-      { command: 'del', route: 'DELETE /auth/sessions/:id', run: ({ http, cookie, otherId }) => request(http).delete(`/auth/sessions/${otherId}`).set('Cookie', cookie) },
-      { command: 'zremrangebyscore', route: 'GET /auth/sessions', run: ({ http, cookie }) => request(http).get('/auth/sessions').set('Cookie', cookie) },
-      { command: 'zrange', route: 'GET /auth/sessions', run: ({ http, cookie }) => request(http).get('/auth/sessions').set('Cookie', cookie) },
-      { command: 'get', route: 'GET /auth/sessions', run: ({ http, cookie }) => request(http).get('/auth/sessions').set('Cookie', cookie) },
-      { command: 'pttl', route: 'GET /auth/sessions', run: ({ http, cookie }) => request(http).get('/auth/sessions').set('Cookie', cookie) },
+      {
+        command: 'getdel',
+        route: 'POST /auth/logout',
+        run: ({ http, cookie }) => request(http).post('/auth/logout').set('Cookie', cookie),
+      },
+      {
+        command: 'zrem',
+        route: 'POST /auth/logout',
+        run: ({ http, cookie }) => request(http).post('/auth/logout').set('Cookie', cookie),
+      },
+      {
+        command: 'zscore',
+        route: 'DELETE /auth/sessions/:id',
+        run: ({ http, cookie, otherId }) => request(http).delete(`/auth/sessions/${otherId}`).set('Cookie', cookie),
+      },
+      {
+        command: 'del',
+        route: 'DELETE /auth/sessions/:id',
+        run: ({ http, cookie, otherId }) => request(http).delete(`/auth/sessions/${otherId}`).set('Cookie', cookie),
+      },
+      {
+        command: 'zremrangebyscore',
+        route: 'GET /auth/sessions',
+        run: ({ http, cookie }) => request(http).get('/auth/sessions').set('Cookie', cookie),
+      },
+      {
+        command: 'zrange',
+        route: 'GET /auth/sessions',
+        run: ({ http, cookie }) => request(http).get('/auth/sessions').set('Cookie', cookie),
+      },
+      {
+        command: 'get',
+        route: 'GET /auth/sessions',
+        run: ({ http, cookie }) => request(http).get('/auth/sessions').set('Cookie', cookie),
+      },
+      {
+        command: 'pttl',
+        route: 'GET /auth/sessions',
+        run: ({ http, cookie }) => request(http).get('/auth/sessions').set('Cookie', cookie),
+      },
       { command: 'ping', route: 'GET /health', run: ({ http }) => request(http).get('/health') },
       {
         command: 'wait',
@@ -370,7 +429,10 @@ describe('Redis with a password and a minimal ACL user', () => {
         const res = await probe.run({ http: t.http, cookie, otherId }).timeout(5000);
         expect({ status: res.status, body: res.body }).toMatchObject({
           status: 503,
-          body: command === 'ping' ? { error: { redis: { status: 'down' } } } : { message: 'Session store unavailable, try again shortly' },
+          body:
+            command === 'ping'
+              ? { error: { redis: { status: 'down' } } }
+              : { message: 'Session store unavailable, try again shortly' },
         });
         const denied = (await aclLog(admin)).map((d) => d.object);
         expect(new Set(denied)).toEqual(new Set([command]));
@@ -383,7 +445,7 @@ describe('Redis with a password and a minimal ACL user', () => {
     });
   });
 
-  it('INFO is only ioredis\'s ready check: the rule without it works with enableReadyCheck: false', async () => {
+  it("INFO is only ioredis's ready check: the rule without it works with enableReadyCheck: false", async () => {
     await admin.call('ACL', 'SETUSER', 'sessions', 'reset', ...aclRule(PASSWORD, ['health']));
     const t = await secureApp({ redis: { url, options: { enableReadyCheck: false } } });
     try {
@@ -396,7 +458,13 @@ describe('Redis with a password and a minimal ACL user', () => {
   });
 
   it('expiredEvents without the channel permission: the subscription is refused (NOPERM)', async () => {
-    await admin.call('ACL', 'SETUSER', 'sessions', 'reset', ...aclRule(PASSWORD, ALL_FEATURES, { except: [EXPIRED_EVENTS_CHANNEL] }));
+    await admin.call(
+      'ACL',
+      'SETUSER',
+      'sessions',
+      'reset',
+      ...aclRule(PASSWORD, ALL_FEATURES, { except: [EXPIRED_EVENTS_CHANNEL] }),
+    );
     let t: SecureApp | undefined;
     try {
       const outcome = await secureApp({ redis: { url }, expiredEvents: true }).then(
@@ -407,7 +475,10 @@ describe('Redis with a password and a minimal ACL user', () => {
         (err: Error) => err.message,
       );
       const denials = describeDenials(await aclLog(admin));
-      expect({ outcome, denials }).toEqual({ outcome: expect.stringContaining('NOPERM'), denials: expect.arrayContaining(['sessions: channel __keyevent@0__:expired (toplevel)']) });
+      expect({ outcome, denials }).toEqual({
+        outcome: expect.stringContaining('NOPERM'),
+        denials: expect.arrayContaining(['sessions: channel __keyevent@0__:expired (toplevel)']),
+      });
     } finally {
       await admin.call('ACL', 'SETUSER', 'sessions', 'reset', ...aclRule(PASSWORD, ALL_FEATURES));
       await admin.call('ACL', 'LOG', 'RESET');
@@ -478,11 +549,12 @@ describe('Redis with a password and a minimal ACL user', () => {
       await t.close();
     }
     // Every key the module wrote has a TTL.
-    for (const key of await keysWithPrefix(admin, 'session:')) expect([key, await admin.pttl(key)]).toEqual([key, expect.any(Number)]);
+    for (const key of await keysWithPrefix(admin, 'session:'))
+      expect([key, await admin.pttl(key)]).toEqual([key, expect.any(Number)]);
   });
 });
 
-describe('TLS (rediss://) with a CA of the test\'s own', () => {
+describe("TLS (rediss://) with a CA of the test's own", () => {
   let ca: TestCertificateAuthority;
   let rogue: TestCertificateAuthority;
   let server: SpawnedRedis;
@@ -499,8 +571,20 @@ describe('TLS (rediss://) with a CA of the test\'s own', () => {
       port,
       config: aclConfig(['readyCheck', 'health']),
       // TLS only: no plain-text port at all.
-      args: ['--port', '0', '--tls-port', String(port), '--tls-cert-file', cert.certFile, '--tls-key-file', cert.keyFile,
-        '--tls-ca-cert-file', ca.certFile, '--tls-auth-clients', 'no'],
+      args: [
+        '--port',
+        '0',
+        '--tls-port',
+        String(port),
+        '--tls-cert-file',
+        cert.certFile,
+        '--tls-key-file',
+        cert.keyFile,
+        '--tls-ca-cert-file',
+        ca.certFile,
+        '--tls-auth-clients',
+        'no',
+      ],
     });
     admin = new Redis({ host: '127.0.0.1', port, password: ADMIN_PASSWORD, tls: { ca: ca.cert }, maxRetriesPerRequest: 1 });
     await admin.ping();
@@ -567,7 +651,9 @@ describe('TLS (rediss://) with a CA of the test\'s own', () => {
   it('client certificates (tls-auth-clients yes): the app presents one; without it, 503s', async () => {
     const client = ca.issueClient('sessions-app');
     await admin.config('SET', 'tls-auth-clients', 'yes');
-    const withCert = await secureApp({ redis: { url: tlsUrl, options: { tls: { ca: ca.cert, cert: client.cert, key: client.key } } } });
+    const withCert = await secureApp({
+      redis: { url: tlsUrl, options: { tls: { ca: ca.cert, cert: client.cert, key: client.key } } },
+    });
     const without = await secureApp({ redis: { url: tlsUrl, options: { tls: { ca: ca.cert } } } });
     try {
       const a = await loggedIn(withCert.http);
@@ -590,5 +676,6 @@ it('the README documents exactly the tested rule', () => {
     `on >long-random-password ~session:* resetchannels -@all ${[...ACL_COMMANDS.base, 'info', 'ping'].map((c) => `+${c}`).join(' ')}`,
   );
   expect(readme).toContain(`user sessions ${rule}\n`);
-  for (const command of aclCommands(['readyCheck', 'health', 'durability', 'expiredEvents'])) expect(readme).toContain(`+${command}`);
+  for (const command of aclCommands(['readyCheck', 'health', 'durability', 'expiredEvents']))
+    expect(readme).toContain(`+${command}`);
 });

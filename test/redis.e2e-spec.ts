@@ -100,8 +100,9 @@ describe('Redis outages (express and fastify side by side)', () => {
     const res = await req;
     return { status: res.status, ms: Date.now() - started, body: res.body };
   };
-  const onEach = (check: (adapter: AdapterName, http: ReturnType<TestApp['app']['getHttpServer']>, cookie: string) => Promise<void>) =>
-    onEachAdapter((adapter) => check(adapter, apps[adapter].http, apps[adapter].cookie));
+  const onEach = (
+    check: (adapter: AdapterName, http: ReturnType<TestApp['app']['getHttpServer']>, cookie: string) => Promise<void>,
+  ) => onEachAdapter((adapter) => check(adapter, apps[adapter].http, apps[adapter].cookie));
 
   it('a stalled Redis (SIGSTOP) gives 503 within about a second on every route, then recovers', async () => {
     await onEach(async (_adapter, http, cookie) => {
@@ -115,7 +116,11 @@ describe('Redis outages (express and fastify side by side)', () => {
           timed(request(http).get('/auth/session').set('Cookie', cookie)),
           timed(request(http).get('/auth/sessions').set('Cookie', cookie)),
           timed(request(http).post('/auth/login').send(alice)),
-          timed(request(http).post('/auth/logout').set('Cookie', 'sid=' + 'b'.repeat(43) + '.zzzzzzzz')),
+          timed(
+            request(http)
+              .post('/auth/logout')
+              .set('Cookie', 'sid=' + 'b'.repeat(43) + '.zzzzzzzz'),
+          ),
         ]);
         process.stdout.write(`stalled Redis (${adapter}): ${JSON.stringify(results.map((r) => [r.status, r.ms]))}\n`);
         for (const result of results) {

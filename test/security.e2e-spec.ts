@@ -70,7 +70,9 @@ describe.each(ADAPTERS)('logout tells the browser to forget the site (Clear-Site
       const all = await request(http).post('/auth/logout-all').set('Cookie', second);
       expect(all.headers['clear-site-data']).toBe('"cache", "cookies", "storage"');
       const third = await request(http).post('/auth/login').send(alice);
-      const revokeSelf = await request(http).delete(`/auth/sessions/${third.body.session.id}`).set('Cookie', sessionCookie(third));
+      const revokeSelf = await request(http)
+        .delete(`/auth/sessions/${third.body.session.id}`)
+        .set('Cookie', sessionCookie(third));
       expect(revokeSelf.status).toBe(204);
       expect(revokeSelf.headers['clear-site-data']).toBe('"cache", "cookies", "storage"');
     } finally {

@@ -14,7 +14,10 @@ describe('SessionService on a real Redis', () => {
 
   describe('create', () => {
     it('writes one key per session with the idle TTL and lists it in the user index', async () => {
-      const { token, session } = await h.service.create({ id: 42, username: 'ann', role: 'admin' }, { ip: '203.0.113.7', userAgent: UA });
+      const { token, session } = await h.service.create(
+        { id: 42, username: 'ann', role: 'admin' },
+        { ip: '203.0.113.7', userAgent: UA },
+      );
       const key = `${h.prefix}${session.id}`;
       const pttl = await h.redis.pttl(key);
       expect(pttl).toBeGreaterThan(59_000);
@@ -154,7 +157,7 @@ describe('SessionService on a real Redis', () => {
       expect(await h.redis.zscore(`${h.prefix}user:lister`, b.session.id)).toBeNull();
     });
 
-    it('revoke deletes only the user\'s own session', async () => {
+    it("revoke deletes only the user's own session", async () => {
       const mine = await h.service.create({ id: 'owner' });
       const theirs = await h.service.create({ id: 'intruder' });
       expect(await h.service.revoke('intruder', mine.session.id)).toBe(false);
@@ -221,7 +224,7 @@ describe('SessionService on a real Redis', () => {
         for (const key of ['user:1', 'user:"1"', 'user:"\\"1\\""']) expect(await h.redis.exists(`${h.prefix}${key}`)).toBe(0);
       });
 
-      it('revoke and revokeAll of one never touch the other\'s sessions', async () => {
+      it("revoke and revokeAll of one never touch the other's sessions", async () => {
         const number = await Promise.all([0, 1].map(() => h.service.create({ id: 2 })));
         const string = await Promise.all([0, 1].map(() => h.service.create({ id: '2' })));
         expect(await h.service.revoke('2', number[0].session.id)).toBe(false);
@@ -252,7 +255,7 @@ describe('SessionService on a real Redis', () => {
         await h.service.revokeAll('3');
       });
 
-      it('an id no session can have (not a string, nor a safe integer) is a TypeError, never another user\'s index', async () => {
+      it("an id no session can have (not a string, nor a safe integer) is a TypeError, never another user's index", async () => {
         const fraction = await h.service.create({ id: '1.5' });
         await expect(h.service.list(1.5)).rejects.toThrow(TypeError);
         await expect(h.service.listPage(Number.NaN)).rejects.toThrow(TypeError);
@@ -352,7 +355,10 @@ describe('listPage', () => {
     const pages: string[][] = [];
     let cursor: string | null = null;
     do {
-      const page: { sessions: Session[]; nextCursor: string | null } = await h.service.listPage(userId, cursor === null ? { limit } : { limit, cursor });
+      const page: { sessions: Session[]; nextCursor: string | null } = await h.service.listPage(
+        userId,
+        cursor === null ? { limit } : { limit, cursor },
+      );
       pages.push(page.sessions.map((s) => s.id));
       cursor = page.nextCursor;
       if (between) await between(page.sessions);
@@ -467,7 +473,8 @@ describe('maxSessionsPerUser', () => {
     const capped = await createServiceHarness({ ttl: 60, absoluteTtl: 600, keyPrefix: uncapped.prefix }); // the default: 100
     try {
       const held = [];
-      for (let i = 0; i < 5; i++) held.push(...(await Promise.all(Array.from({ length: 500 }, () => uncapped.service.create({ id: 'hoarder' })))));
+      for (let i = 0; i < 5; i++)
+        held.push(...(await Promise.all(Array.from({ length: 500 }, () => uncapped.service.create({ id: 'hoarder' })))));
       const index = `${uncapped.prefix}user:hoarder`;
       expect(await uncapped.redis.zcard(index)).toBe(2500);
       await sleep(3);

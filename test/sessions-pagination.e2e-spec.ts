@@ -60,7 +60,11 @@ function nextOf(res: request.Response): { path: string; cursor: string } | null 
 }
 
 /** Follows the Link headers from `first` to the last page; returns every page's ids. */
-async function walk(http: Parameters<typeof request>[0], first: string, cookie: string): Promise<{ pages: Listed[][]; links: string[] }> {
+async function walk(
+  http: Parameters<typeof request>[0],
+  first: string,
+  cookie: string,
+): Promise<{ pages: Listed[][]; links: string[] }> {
   const pages: Listed[][] = [];
   const links: string[] = [];
   let path: string | null = first;
@@ -94,7 +98,15 @@ async function createMany(service: SessionService, count: number, batch = 500): 
 async function prefixedApp(adapter: AdapterName): Promise<INestApplication> {
   const keyPrefix = uniquePrefix('pages-prefixed');
   @Module({
-    imports: [SessionModule.forRoot({ redis: { url: testRedisUrl() }, keyPrefix, validateCredentials, maxSessionsPerUser: null, loginThrottle: false })],
+    imports: [
+      SessionModule.forRoot({
+        redis: { url: testRedisUrl() },
+        keyPrefix,
+        validateCredentials,
+        maxSessionsPerUser: null,
+        loginThrottle: false,
+      }),
+    ],
   })
   class PrefixedModule {}
   const moduleRef = await Test.createTestingModule({ imports: [PrefixedModule] }).compile();
@@ -150,7 +162,12 @@ describe.each(ADAPTERS)('GET /auth/sessions pagination (%s)', (adapter: AdapterN
     expect(ids).toEqual(expected.map((e) => e.id));
     expect(new Set(ids).size).toBe(251);
     expect(links).toHaveLength(2);
-    expect(pages.flat().filter((s) => s.current).map((s) => s.id)).toEqual([viewer.id]);
+    expect(
+      pages
+        .flat()
+        .filter((s) => s.current)
+        .map((s) => s.id),
+    ).toEqual([viewer.id]);
   });
 
   it('?limit=7 pages seven at a time and the link keeps the limit; ?limit=1000 gets all 251 in one page without a link', async () => {
@@ -167,7 +184,7 @@ describe.each(ADAPTERS)('GET /auth/sessions pagination (%s)', (adapter: AdapterN
     expect(nextOf(all)).toBeNull();
   });
 
-  it('a cursor continues strictly after its position, even when that session was revoked in between, and a well-formed cursor never reaches past the user\'s own index', async () => {
+  it("a cursor continues strictly after its position, even when that session was revoked in between, and a well-formed cursor never reaches past the user's own index", async () => {
     const first = await request(http).get('/auth/sessions?limit=5').set('Cookie', viewer.cookie);
     const last = (first.body as Listed[]).at(-1)!;
     const next = nextOf(first)!;
@@ -260,7 +277,10 @@ describe.each(ADAPTERS)('GET /auth/sessions pagination (%s)', (adapter: AdapterN
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: Awaited<ReturnType<SessionService['listPage']>> = await service.listPage(BOB.id, cursor === null ? { limit: 60 } : { limit: 60, cursor });
+      const page: Awaited<ReturnType<SessionService['listPage']>> = await service.listPage(
+        BOB.id,
+        cursor === null ? { limit: 60 } : { limit: 60, cursor },
+      );
       expect(page.sessions.length).toBeLessThanOrEqual(60);
       for (const s of page.sessions) seen.push(s.id);
       cursor = page.nextCursor;
@@ -357,7 +377,9 @@ describe.each(ADAPTERS)('a user with 20,000 sessions (%s)', (adapter: AdapterNam
       expect(body[0]).toMatchObject({ id: bob.id, current: true });
       expect(res.headers.get('link')).toMatch(/^<\/auth\/sessions\?limit=100&cursor=[A-Za-z0-9_-]+>; rel="next"$/);
     }
-    process.stdout.write(`pagination (${adapter}): GET /auth/sessions of a user with ${COUNT + 1} sessions: ${times.map((ms) => ms.toFixed(0)).join(', ')} ms\n`);
+    process.stdout.write(
+      `pagination (${adapter}): GET /auth/sessions of a user with ${COUNT + 1} sessions: ${times.map((ms) => ms.toFixed(0)).join(', ')} ms\n`,
+    );
     expect(Math.min(...times)).toBeLessThan(500);
   });
 
@@ -409,7 +431,10 @@ describe.each(ADAPTERS)('a user with 20,000 sessions (%s)', (adapter: AdapterNam
       const upper = args.map((arg) => arg.toUpperCase());
       const limit = upper.indexOf('LIMIT');
       const size = limit === -1 ? Number(args[3]) - Number(args[2]) + 1 : Number(args[limit + 2]);
-      expect({ read: args.join(' '), bounded: Number.isFinite(size) && size >= 1 && size <= 1001 }).toEqual({ read: args.join(' '), bounded: true });
+      expect({ read: args.join(' '), bounded: Number.isFinite(size) && size >= 1 && size <= 1001 }).toEqual({
+        read: args.join(' '),
+        bounded: true,
+      });
     }
     let deletedSinceRead = 0;
     let mostDeletedBetweenReads = 0;
@@ -426,7 +451,8 @@ describe.each(ADAPTERS)('a user with 20,000 sessions (%s)', (adapter: AdapterNam
     expect(await t.redis.exists(store.indexKey(BOB.id))).toBe(0);
     const ids = [...created.map((e) => e.id), bob.id];
     let left = 0;
-    for (let i = 0; i < ids.length; i += 1000) left += await t.redis.exists(...ids.slice(i, i + 1000).map((id) => store.sessionKey(id)));
+    for (let i = 0; i < ids.length; i += 1000)
+      left += await t.redis.exists(...ids.slice(i, i + 1000).map((id) => store.sessionKey(id)));
     expect(left).toBe(0);
     expect((await fetch(`${base}/me`, { headers: { cookie: alice } })).status).toBe(200);
   }, 60_000);

@@ -15,7 +15,11 @@ async function timedAttempt(http: Http, username: string, password: string) {
 
 describe.each(ADAPTERS)('login throttling (%s)', (adapter) => {
   it('slows, then refuses with 429 and Retry-After; even the right password waits out the window', async () => {
-    const t = await createTestApp({ loginThrottle: { perUsername: { limit: 3, windowSeconds: 60 }, delayAfter: 1, maxDelayMs: 400 } }, [], { adapter });
+    const t = await createTestApp(
+      { loginThrottle: { perUsername: { limit: 3, windowSeconds: 60 }, delayAfter: 1, maxDelayMs: 400 } },
+      [],
+      { adapter },
+    );
     try {
       const http = t.app.getHttpServer();
       const first = await timedAttempt(http, 'alice', 'wrong');
@@ -46,7 +50,9 @@ describe.each(ADAPTERS)('login throttling (%s)', (adapter) => {
   });
 
   it('a successful login resets the username count', async () => {
-    const t = await createTestApp({ loginThrottle: { perUsername: { limit: 3, windowSeconds: 60 }, delayAfter: 10 } }, [], { adapter });
+    const t = await createTestApp({ loginThrottle: { perUsername: { limit: 3, windowSeconds: 60 }, delayAfter: 10 } }, [], {
+      adapter,
+    });
     try {
       const http = t.app.getHttpServer();
       for (let i = 0; i < 2; i++) expect((await attempt(http, 'bob', 'nope')).status).toBe(401);
@@ -73,10 +79,14 @@ describe.each(ADAPTERS)('login throttling (%s)', (adapter) => {
   });
 
   it('is atomic: of 20 parallel guesses, exactly the limit reach the password check', async () => {
-    const t = await createTestApp({ loginThrottle: { perUsername: { limit: 3, windowSeconds: 60 }, delayAfter: 100 } }, [], { adapter });
+    const t = await createTestApp({ loginThrottle: { perUsername: { limit: 3, windowSeconds: 60 }, delayAfter: 100 } }, [], {
+      adapter,
+    });
     try {
       const http = t.app.getHttpServer();
-      const statuses = (await Promise.all(Array.from({ length: 20 }, () => attempt(http, 'carol', 'guess')))).map((r) => r.status);
+      const statuses = (await Promise.all(Array.from({ length: 20 }, () => attempt(http, 'carol', 'guess')))).map(
+        (r) => r.status,
+      );
       expect(statuses.filter((s) => s === 401)).toHaveLength(3);
       expect(statuses.filter((s) => s === 429)).toHaveLength(17);
     } finally {
@@ -102,21 +112,25 @@ describe.each(ADAPTERS)('login throttling (%s)', (adapter) => {
 
 // The default delays make this one slow (~6 s of waiting): both platforms run side by side.
 describe('login throttling defaults (Express and Fastify side by side)', () => {
-  it('is on by default (10 failures per username), and loginThrottle: false turns it off', () =>
-    onEachAdapter(async (adapter) => {
-      const on = await createTestApp({}, [], { adapter });
-      const off = await createTestApp({ loginThrottle: false }, [], { adapter });
-      try {
-        const statuses = [];
-        for (let i = 0; i < 11; i++) statuses.push((await attempt(on.app.getHttpServer(), 'mallory', 'x')).status);
-        expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true);
-        expect(statuses[10]).toBe(429);
-        for (let i = 0; i < 12; i++) expect((await attempt(off.app.getHttpServer(), 'mallory', 'x')).status).toBe(401);
-      } finally {
-        await on.close();
-        await off.close();
-      }
-    }), 60_000);
+  it(
+    'is on by default (10 failures per username), and loginThrottle: false turns it off',
+    () =>
+      onEachAdapter(async (adapter) => {
+        const on = await createTestApp({}, [], { adapter });
+        const off = await createTestApp({ loginThrottle: false }, [], { adapter });
+        try {
+          const statuses = [];
+          for (let i = 0; i < 11; i++) statuses.push((await attempt(on.app.getHttpServer(), 'mallory', 'x')).status);
+          expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true);
+          expect(statuses[10]).toBe(429);
+          for (let i = 0; i < 12; i++) expect((await attempt(off.app.getHttpServer(), 'mallory', 'x')).status).toBe(401);
+        } finally {
+          await on.close();
+          await off.close();
+        }
+      }),
+    60_000,
+  );
 });
 
 describe.each(ADAPTERS)('login throttling leaves no keys behind successful logins (%s)', (adapter) => {

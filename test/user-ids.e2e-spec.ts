@@ -33,7 +33,9 @@ describe.each(ADAPTERS)('the number 1 and the string "1" are different users ove
 
   /** A fresh login of `username`: its cookie and public session id. */
   async function login(username: string): Promise<{ cookie: string; id: string; userId: unknown }> {
-    const res = await request(server).post('/auth/login').send({ username, password: `${username}-password` });
+    const res = await request(server)
+      .post('/auth/login')
+      .send({ username, password: `${username}-password` });
     expect(res.status).toBe(200);
     return { cookie: sessionCookie(res), id: res.body.session.id as string, userId: res.body.session.userId };
   }
@@ -44,7 +46,8 @@ describe.each(ADAPTERS)('the number 1 and the string "1" are different users ove
   };
   const me = async (cookie: string) => (await request(server).get('/me').set('Cookie', cookie)).status;
   const logoutAll = async (cookie: string) => (await request(server).post('/auth/logout-all').set('Cookie', cookie)).status;
-  const indexKeys = async () => (await keysWithPrefix(t.redis, t.prefix)).filter((key) => key.startsWith(`${t.prefix}user:`)).sort();
+  const indexKeys = async () =>
+    (await keysWithPrefix(t.redis, t.prefix)).filter((key) => key.startsWith(`${t.prefix}user:`)).sort();
 
   it('each is indexed under its own key, <prefix>user:1 and <prefix>user:"1", and keeps its type', async () => {
     const numbers = [await login('number-one'), await login('number-one')];
@@ -60,7 +63,7 @@ describe.each(ADAPTERS)('the number 1 and the string "1" are different users ove
     expect(await indexKeys()).toEqual([]);
   });
 
-  it('GET /auth/sessions lists only the caller\'s own sessions', async () => {
+  it("GET /auth/sessions lists only the caller's own sessions", async () => {
     const numbers = [await login('number-one'), await login('number-one')];
     const strings = [await login('string-one'), await login('string-one'), await login('string-one')];
     const ofNumber = await listed(numbers[0].cookie);
@@ -73,7 +76,7 @@ describe.each(ADAPTERS)('the number 1 and the string "1" are different users ove
     await logoutAll(strings[0].cookie);
   });
 
-  it('DELETE /auth/sessions/:id of the other one\'s session is a 404, and that session still works', async () => {
+  it("DELETE /auth/sessions/:id of the other one's session is a 404, and that session still works", async () => {
     const number = await login('number-one');
     const string = await login('string-one');
     expect((await request(server).delete(`/auth/sessions/${number.id}`).set('Cookie', string.cookie)).status).toBe(404);
@@ -90,7 +93,7 @@ describe.each(ADAPTERS)('the number 1 and the string "1" are different users ove
     await logoutAll(string.cookie);
   });
 
-  it('POST /auth/logout-all of one leaves the other\'s sessions alive', async () => {
+  it("POST /auth/logout-all of one leaves the other's sessions alive", async () => {
     const numbers = [await login('number-one'), await login('number-one')];
     const strings = [await login('string-one'), await login('string-one')];
     expect(await logoutAll(strings[0].cookie)).toBe(204);

@@ -65,7 +65,10 @@ export class AuthController {
   @Post('login')
   @Header('Cache-Control', 'no-store')
   @HttpCode(HttpStatus.OK)
-  async login(@Req() request: HttpRequestLike & LoginBodyRequest, @Res({ passthrough: true }) response: unknown): Promise<LoginResponse> {
+  async login(
+    @Req() request: HttpRequestLike & LoginBodyRequest,
+    @Res({ passthrough: true }) response: unknown,
+  ): Promise<LoginResponse> {
     const startedAt = this.metrics.enabled ? performance.now() : 0;
     let body: LoginDto;
     try {

@@ -89,7 +89,9 @@ export class SessionLoginThrottle {
     const rules = this.rules;
     if (!rules) return;
     await Promise.all([
-      username !== undefined ? this.store.countAttempt(throttleUserKey(this.keyPrefix, username), -1, rules.perUsername.windowMs) : null,
+      username !== undefined
+        ? this.store.countAttempt(throttleUserKey(this.keyPrefix, username), -1, rules.perUsername.windowMs)
+        : null,
       ip ? this.store.countAttempt(throttleIpKey(this.keyPrefix, ip), -1, rules.perIp.windowMs) : null,
     ]).catch(() => undefined);
   }

@@ -10,7 +10,12 @@ describe('parseCommandLine', () => {
     });
     expect(parseCommandLine(['sessions', 'revoke', 'u-1', 'JHgXiPBG83uITy48GeO61g', '--json', '--prefix=app:s:'])).toEqual({
       kind: 'run',
-      invocation: { command: { name: 'revoke', userId: 'u-1', sessionId: 'JHgXiPBG83uITy48GeO61g' }, json: true, prefix: 'app:s:', ttlSeconds: 1800 },
+      invocation: {
+        command: { name: 'revoke', userId: 'u-1', sessionId: 'JHgXiPBG83uITy48GeO61g' },
+        json: true,
+        prefix: 'app:s:',
+        ttlSeconds: 1800,
+      },
     });
     expect(parseCommandLine(['--ttl', '600', 'sessions', 'revoke-all', '7'])).toMatchObject({
       invocation: { command: { name: 'revoke-all', userId: 7 }, ttlSeconds: 600 },
@@ -21,7 +26,12 @@ describe('parseCommandLine', () => {
   it('takes a session id that starts with "-" as it is (ids are random base64url)', () => {
     expect(parseCommandLine(['sessions', 'revoke', 'u-1', '-HgXiPBG83uITy48GeO61g', '--json', '--prefix', 'app:s:'])).toEqual({
       kind: 'run',
-      invocation: { command: { name: 'revoke', userId: 'u-1', sessionId: '-HgXiPBG83uITy48GeO61g' }, json: true, prefix: 'app:s:', ttlSeconds: 1800 },
+      invocation: {
+        command: { name: 'revoke', userId: 'u-1', sessionId: '-HgXiPBG83uITy48GeO61g' },
+        json: true,
+        prefix: 'app:s:',
+        ttlSeconds: 1800,
+      },
     });
     const dashes = '--yzXiPBG83uITy48GeO6A'; // 22 characters, like every session id
     expect(parseCommandLine(['sessions', 'revoke', '--prefix', 'p:', '42', dashes])).toMatchObject({
@@ -45,12 +55,18 @@ describe('parseCommandLine', () => {
   });
 
   it('--string-id takes a user id that looks like a number as the string id', () => {
-    expect(parseCommandLine(['sessions', 'list', '42', '--string-id'])).toMatchObject({ invocation: { command: { name: 'list', userId: '42' } } });
-    expect(parseCommandLine(['--string-id', 'sessions', 'revoke-all', '1'])).toMatchObject({ invocation: { command: { userId: '1' } } });
+    expect(parseCommandLine(['sessions', 'list', '42', '--string-id'])).toMatchObject({
+      invocation: { command: { name: 'list', userId: '42' } },
+    });
+    expect(parseCommandLine(['--string-id', 'sessions', 'revoke-all', '1'])).toMatchObject({
+      invocation: { command: { userId: '1' } },
+    });
     expect(parseCommandLine(['sessions', 'revoke', '--string-id', '7', 'JHgXiPBG83uITy48GeO61g'])).toMatchObject({
       invocation: { command: { name: 'revoke', userId: '7', sessionId: 'JHgXiPBG83uITy48GeO61g' } },
     });
-    expect(parseCommandLine(['sessions', 'list', 'u-bob', '--string-id'])).toMatchObject({ invocation: { command: { userId: 'u-bob' } } });
+    expect(parseCommandLine(['sessions', 'list', 'u-bob', '--string-id'])).toMatchObject({
+      invocation: { command: { userId: 'u-bob' } },
+    });
     expect(parseCommandLine(['sessions', 'revoke', '--string-id', '1', '-HgXiPBG83uITy48GeO61g'])).toMatchObject({
       invocation: { command: { userId: '1', sessionId: '-HgXiPBG83uITy48GeO61g' } },
     });

@@ -95,10 +95,7 @@ export interface Invocation {
   ttlSeconds: number;
 }
 
-export type Parsed =
-  | { kind: 'help' }
-  | { kind: 'run'; invocation: Invocation }
-  | { kind: 'usage-error'; message: string };
+export type Parsed = { kind: 'help' } | { kind: 'run'; invocation: Invocation } | { kind: 'usage-error'; message: string };
 
 const usageError = (message: string): Parsed => ({ kind: 'usage-error', message });
 
@@ -168,7 +165,9 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
       command = { name: 'revoke', userId: userIdOf(args[0], stringId), sessionId: args[1] };
     } else {
       return usageError(
-        action === undefined ? '`sessions` needs a subcommand: list, revoke or revoke-all.' : `Unknown subcommand \`sessions ${action}\`.`,
+        action === undefined
+          ? '`sessions` needs a subcommand: list, revoke or revoke-all.'
+          : `Unknown subcommand \`sessions ${action}\`.`,
       );
     }
     if (args[0] === '') return usageError('The user id must not be empty.');

@@ -169,7 +169,10 @@ async function collectStats(ctx: CommandContext): Promise<Stats> {
     });
   } while (cursor !== '0');
 
-  const [sessionBytesAvg, userIndexBytesAvg] = await Promise.all([averageUsage(client, samples.sessions), averageUsage(client, samples.users)]);
+  const [sessionBytesAvg, userIndexBytesAvg] = await Promise.all([
+    averageUsage(client, samples.sessions),
+    averageUsage(client, samples.users),
+  ]);
   const [memoryInfo, serverInfo] = await Promise.all([client.info('memory'), client.info('server')]);
   const field = (info: string, name: string) => new RegExp(`^${name}:(.*?)\\r?$`, 'm').exec(info)?.[1] ?? null;
   const numberField = (info: string, name: string) => {
@@ -217,7 +220,10 @@ async function stats(ctx: CommandContext): Promise<CommandOutput> {
     ['Sessions', `${s.sessions}`],
     ['Users', `${s.users} (user index keys)`],
     ['Throttle counters', `${s.throttleCounters} (failed logins per IP and per username)`],
-    ['Other keys', `${s.otherKeys}${s.otherKeys > 0 ? ' (under the prefix but not the module\'s: another app sharing the prefix?)' : ''}`],
+    [
+      'Other keys',
+      `${s.otherKeys}${s.otherKeys > 0 ? " (under the prefix but not the module's: another app sharing the prefix?)" : ''}`,
+    ],
     [
       'Without TTL',
       `${noTtl} (sessions ${s.withoutTtl.sessions}, user indexes ${s.withoutTtl.users}, ` +

@@ -2,8 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { decodeSession, encodeSession, type StoredSession } from './codec.js';
 
 /** A real Chrome-on-Linux user agent, 104 bytes. */
-const USER_AGENT =
-  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/99.0.4844.84 Safari/537.36';
+const USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/99.0.4844.84 Safari/537.36';
 const CREATED = Date.UTC(2025, 5, 1, 8, 30, 0, 456);
 const DEADLINE = CREATED + 43_200_000;
 
@@ -88,9 +87,7 @@ describe('encodeSession / decodeSession', () => {
 
   it('is compact: a typical browser session encodes to under 230 bytes', () => {
     expect(Buffer.byteLength(USER_AGENT)).toBe(104);
-    const encoded = encodeSession(
-      session({ userId: 'c0a8012e-7f3b-4c1d-9e2a-5b6c7d8e9f01', username: 'alice', role: 'admin' }),
-    );
+    const encoded = encodeSession(session({ userId: 'c0a8012e-7f3b-4c1d-9e2a-5b6c7d8e9f01', username: 'alice', role: 'admin' }));
     expect(Buffer.byteLength(encoded)).toBeLessThan(230);
     const numeric = encodeSession(session({ userId: 1234567, username: 'bob', role: 'user' }));
     expect(Buffer.byteLength(numeric)).toBeLessThan(230);

@@ -22,9 +22,7 @@ export interface StoredSession {
 const FORMAT_VERSION = 1;
 
 export function encodeSession(s: StoredSession): string {
-  const fields: unknown[] = [
-    FORMAT_VERSION, s.userId, s.username, s.role, s.createdAt, s.absoluteExpiresAt, s.ip, s.userAgent,
-  ];
+  const fields: unknown[] = [FORMAT_VERSION, s.userId, s.username, s.role, s.createdAt, s.absoluteExpiresAt, s.ip, s.userAgent];
   if (s.data !== undefined) fields.push(s.data);
   return JSON.stringify(fields);
 }

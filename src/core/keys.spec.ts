@@ -70,7 +70,7 @@ describe('userIndexKey', () => {
     ['a bigint', 1n],
     ['null', null],
     ['an object', { id: 1 }],
-  ])('refuses %s with a TypeError (String() of it could name another user\'s index)', (_label, userId) => {
+  ])("refuses %s with a TypeError (String() of it could name another user's index)", (_label, userId) => {
     expect(() => userIndexSegment(userId as number)).toThrow(TypeError);
     expect(() => checkUserId(userId)).toThrow(TypeError);
   });

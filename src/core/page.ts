@@ -40,7 +40,9 @@ export function decodeCursor(cursor: unknown): IndexPosition {
 export function checkLimit(limit: unknown): number {
   if (limit === undefined) return DEFAULT_LIST_LIMIT;
   if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
-    throw new SessionListOptionsException(`\`limit\` must be a whole number from 1 to ${MAX_LIST_LIMIT} (got ${showValue(limit)})`);
+    throw new SessionListOptionsException(
+      `\`limit\` must be a whole number from 1 to ${MAX_LIST_LIMIT} (got ${showValue(limit)})`,
+    );
   }
   return limit;
 }

@@ -183,7 +183,11 @@ export class SessionService {
     const nextToken = generateToken(deadline);
     const id = sessionIdOf(nextToken);
     const evicted = await this.store.insert(id, value, pxMs, stored.userId, deadline, now, oldId);
-    this.events.emit(SessionEvent.Rotated, { sessionId: id, previousSessionId: oldId, userId: stored.userId } satisfies SessionRotatedEvent);
+    this.events.emit(SessionEvent.Rotated, {
+      sessionId: id,
+      previousSessionId: oldId,
+      userId: stored.userId,
+    } satisfies SessionRotatedEvent);
     this.emitRevoked(evicted, stored.userId, 'max-sessions');
     return { token: nextToken, session: toSession(id, stored, now, now + pxMs) };
   }

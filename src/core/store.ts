@@ -99,14 +99,14 @@ export class SessionStore {
         writer.nrsIndexAdd(indexKey, now, id, absoluteExpiresAt, replacesId, max),
       ]);
       if (written !== 'OK') throw new Error('session id collision'); // 2^-128: a broken RNG
-      const evicted = members.length > 0 ? await evictOldest(this.bulk, indexKey, id, members, this.config.maxSessionsPerUser) : [];
+      const evicted =
+        members.length > 0 ? await evictOldest(this.bulk, indexKey, id, members, this.config.maxSessionsPerUser) : [];
       await this.redis.replicated();
       return evicted;
     } catch (err) {
       throw this.unavailable(err);
     }
   }
-
 
   /**
    * Deletes a session and returns what it held (`GETDEL`), or null if it was gone.
@@ -135,12 +135,7 @@ export class SessionStore {
    * `after` (a position a previous page ended on, whether or not that entry is still there).
    * Prunes the ids past their absolute deadline first. One script call, whatever the index holds.
    */
-  async indexPage(
-    userId: string | number,
-    now: number,
-    count: number,
-    after: IndexPosition | null,
-  ): Promise<IndexPosition[]> {
+  async indexPage(userId: string | number, now: number, count: number, after: IndexPosition | null): Promise<IndexPosition[]> {
     try {
       const reply = await this.redis.client.nrsIndexPage(this.indexKey(userId), now, count, after?.score ?? '', after?.id ?? '');
       const page: IndexPosition[] = [];
@@ -207,7 +202,6 @@ export class SessionStore {
     }
   }
 
-
   /**
    * Counts (`delta` 1) or refunds (`delta` -1) a login attempt on a throttle counter in one
    * atomic step; the counter expires `windowMs` after its first attempt. Returns the count
@@ -227,7 +221,6 @@ export class SessionStore {
     await this.redis.client.del(key).catch(this.unavailable);
   }
 
-
   /**
    * `PING` on the module's connection, for health checks: the round-trip time in ms, or
    * `SessionStoreUnavailableException` when Redis does not answer within `timeoutMs`.
@@ -235,7 +228,6 @@ export class SessionStore {
   ping(timeoutMs = 1000): Promise<number> {
     return this.redis.ping(timeoutMs).catch(this.unavailable);
   }
-
 
   // An arrow function so it can be passed to .catch() without a closure per call.
   private readonly unavailable = (err: unknown): never => {

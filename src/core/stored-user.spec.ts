@@ -142,7 +142,10 @@ describe('toStoredSession', () => {
     const stored = store({
       id: 1,
       creds: { oldPassword: 'hunter2', hint: 'pet' },
-      history: [{ passwordHash: 'x1', at: 1 }, { PASSWORD_digest: 'x2', at: 2 }],
+      history: [
+        { passwordHash: 'x1', at: 1 },
+        { PASSWORD_digest: 'x2', at: 2 },
+      ],
       deep: { a: { b: { c: { d: { password: 'x3', keep: true } } } } },
     });
     expect(stored.data).toEqual({

@@ -139,9 +139,10 @@ describe('SessionTransport.extract', () => {
         token: null,
         ambiguous: true,
       });
-      expect(
-        transport.extract(request({ authorization: 'Basic xyz', cookie: `sid=${TOKEN}; sid=${OTHER}` })),
-      ).toEqual({ token: null, ambiguous: true });
+      expect(transport.extract(request({ authorization: 'Basic xyz', cookie: `sid=${TOKEN}; sid=${OTHER}` }))).toEqual({
+        token: null,
+        ambiguous: true,
+      });
     });
 
     it('finds nothing in an empty request', () => {
@@ -173,23 +174,21 @@ describe('SessionTransport.extractAll', () => {
   });
 
   it('ignores a bearer header under the cookie transport', () => {
-    expect(transportFor().extractAll(request({ authorization: `Bearer ${OTHER}`, cookie: `sid=${TOKEN}` }))).toEqual([
-      TOKEN,
-    ]);
+    expect(transportFor().extractAll(request({ authorization: `Bearer ${OTHER}`, cookie: `sid=${TOKEN}` }))).toEqual([TOKEN]);
   });
 
   it('ignores cookies under the bearer transport', () => {
     const transport = transportFor({ transport: 'bearer' });
-    expect(transport.extractAll(request({ authorization: `Bearer ${TOKEN}`, cookie: `sid=${OTHER}` }))).toEqual([
-      TOKEN,
-    ]);
+    expect(transport.extractAll(request({ authorization: `Bearer ${TOKEN}`, cookie: `sid=${OTHER}` }))).toEqual([TOKEN]);
   });
 
   it("returns the bearer token and every cookie under 'both'", () => {
     const transport = transportFor({ transport: 'both' });
     const third = OTHER.replace('Zz9', 'Yy8');
-    expect(
-      transport.extractAll(request({ authorization: `Bearer ${TOKEN}`, cookie: `sid=${OTHER}; sid=${third}` })),
-    ).toEqual([TOKEN, OTHER, third]);
+    expect(transport.extractAll(request({ authorization: `Bearer ${TOKEN}`, cookie: `sid=${OTHER}; sid=${third}` }))).toEqual([
+      TOKEN,
+      OTHER,
+      third,
+    ]);
   });
 });

@@ -4,9 +4,7 @@ import { AMBIGUOUS, cookieValues, readCookie } from './cookies.js';
 import type { HttpRequestLike } from './request.js';
 
 /** What a request presented: the token to use, or why there is none. */
-export type TokenLookup =
-  | { token: string; fromCookie: boolean; ambiguous?: never }
-  | { token: null; ambiguous: boolean };
+export type TokenLookup = { token: string; fromCookie: boolean; ambiguous?: never } | { token: null; ambiguous: boolean };
 
 const NONE: TokenLookup = { token: null, ambiguous: false };
 const AMBIGUOUS_LOOKUP: TokenLookup = { token: null, ambiguous: true };

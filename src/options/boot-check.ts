@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { SessionOptionsError } from './error.js';
-import { RESOLVED_SESSION_OPTIONS } from './resolve.js';
-import type { ResolvedSessionOptions } from './resolve.js';
+import { RESOLVED_SESSION_OPTIONS, type ResolvedSessionOptions } from './resolve.js';
 
 const DAY_MS = 86_400_000;
 
@@ -20,16 +19,24 @@ export function bootWarnings(config: ResolvedSessionOptions, nodeEnv = process.e
       );
     }
     if (config.cookie.sameSite === 'none') {
-      warnings.push('cookie.sameSite is "none": browsers send the session cookie on cross-site requests; only the CSRF check stands between them and your routes.');
+      warnings.push(
+        'cookie.sameSite is "none": browsers send the session cookie on cross-site requests; only the CSRF check stands between them and your routes.',
+      );
     }
     if (config.csrf === null) {
-      warnings.push('csrf is off: a cross-site page can make state-changing requests with the session cookie (logout-all, revoke, your own POST routes).');
+      warnings.push(
+        'csrf is off: a cross-site page can make state-changing requests with the session cookie (logout-all, revoke, your own POST routes).',
+      );
     }
     if (config.cookie.domain) {
-      warnings.push(`cookie.domain is "${config.cookie.domain}": every subdomain receives (and can overwrite) the session cookie; prefer a host-only cookie (cookie.hostPrefix: true).`);
+      warnings.push(
+        `cookie.domain is "${config.cookie.domain}": every subdomain receives (and can overwrite) the session cookie; prefer a host-only cookie (cookie.hostPrefix: true).`,
+      );
     }
     if (config.cookie.persistent) {
-      warnings.push('cookie.persistent is on: the session cookie survives browser restarts (OWASP advises browser-session cookies for session ids).');
+      warnings.push(
+        'cookie.persistent is on: the session cookie survives browser restarts (OWASP advises browser-session cookies for session ids).',
+      );
     }
   }
   if (config.loginThrottle === null) {
@@ -39,7 +46,9 @@ export function bootWarnings(config: ResolvedSessionOptions, nodeEnv = process.e
     warnings.push(`ttl is ${config.ttlMs / 1000} s (over a day): an idle session stays usable that long.`);
   }
   if (config.absoluteTtlMs > 30 * DAY_MS) {
-    warnings.push(`absoluteTtl is ${config.absoluteTtlMs / 1000} s (over 30 days): a stolen session stays usable that long even when active.`);
+    warnings.push(
+      `absoluteTtl is ${config.absoluteTtlMs / 1000} s (over 30 days): a stolen session stays usable that long even when active.`,
+    );
   }
   return warnings;
 }

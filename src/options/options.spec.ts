@@ -164,10 +164,7 @@ describe('validateSessionOptions: each bad option gets a clear message that name
   });
 
   it("rejects sameSite 'none' with secure false", () => {
-    const message = expectOneProblemNaming(
-      problemsWithCookie({ sameSite: 'none', secure: false }),
-      "cookie.sameSite: 'none'",
-    );
+    const message = expectOneProblemNaming(problemsWithCookie({ sameSite: 'none', secure: false }), "cookie.sameSite: 'none'");
     expect(message).toContain('cookie.secure');
   });
 
@@ -180,21 +177,12 @@ describe('validateSessionOptions: each bad option gets a clear message that name
     expect(message).toMatch(/'cookie', 'bearer' or 'both'/);
   });
 
-  it.each([
-    'my sid',
-    ' sid',
-    'sid;',
-    'a;b',
-    'sid=x',
-    'sid,x',
-    'a"b',
-    'sid\n',
-    'sïd',
-    '',
-    'x'.repeat(129),
-  ])('rejects a bad cookie name: %j', (name) => {
-    expectOneProblemNaming(problemsWithCookie({ name }), 'cookie.name`');
-  });
+  it.each(['my sid', ' sid', 'sid;', 'a;b', 'sid=x', 'sid,x', 'a"b', 'sid\n', 'sïd', '', 'x'.repeat(129)])(
+    'rejects a bad cookie name: %j',
+    (name) => {
+      expectOneProblemNaming(problemsWithCookie({ name }), 'cookie.name`');
+    },
+  );
 
   it('rejects a cookie name that is not a string', () => {
     expectOneProblemNaming(problemsWithCookie({ name: 42 }), 'cookie.name`');
@@ -357,7 +345,9 @@ describe('resolveSessionOptions', () => {
 
   it('resolves loginThrottle, and false turns it off', () => {
     expect(resolveSessionOptions({ redis, loginThrottle: false }).loginThrottle).toBeNull();
-    expect(resolveSessionOptions({ redis, loginThrottle: { perIp: { limit: 5, windowSeconds: 60 }, maxDelayMs: 0 } }).loginThrottle).toEqual({
+    expect(
+      resolveSessionOptions({ redis, loginThrottle: { perIp: { limit: 5, windowSeconds: 60 }, maxDelayMs: 0 } }).loginThrottle,
+    ).toEqual({
       perUsername: { limit: 10, windowMs: 900_000 },
       perIp: { limit: 5, windowMs: 60_000 },
       delayAfter: 5,
@@ -378,7 +368,10 @@ describe('resolveSessionOptions', () => {
 
   it('resolves csrf options, and false turns it off', () => {
     expect(resolveSessionOptions({ redis, csrf: false }).csrf).toBeNull();
-    const csrf = resolveSessionOptions({ redis, csrf: { trustedOrigins: ['https://a.example'], doubleSubmit: true, headerName: 'X-XSRF' } }).csrf;
+    const csrf = resolveSessionOptions({
+      redis,
+      csrf: { trustedOrigins: ['https://a.example'], doubleSubmit: true, headerName: 'X-XSRF' },
+    }).csrf;
     expect(csrf).toEqual({ trustedOrigins: new Set(['https://a.example']), doubleSubmit: true, headerName: 'x-xsrf' });
   });
 
@@ -515,7 +508,7 @@ describe('SessionOptionsError', () => {
   });
 });
 
-describe('resolveModuleOptions (what the module runs on forRoot options, or on what forRootAsync\'s factory returned)', () => {
+describe("resolveModuleOptions (what the module runs on forRoot options, or on what forRootAsync's factory returned)", () => {
   it('accepts options without the module-shaping flags (forRoot strips them before)', () => {
     expect(resolveModuleOptions({ redis, ttl: 60 }).problems).toEqual([]);
   });
@@ -523,7 +516,7 @@ describe('resolveModuleOptions (what the module runs on forRoot options, or on w
   it('refuses controller, globalGuard or isGlobal from a factory, saying where they go', () => {
     const [problem, ...rest] = resolveModuleOptions({ redis, controller: false, isGlobal: true }).problems;
     expect(rest).toEqual([]);
-    expect(problem).toContain('`controller`, `isGlobal` came back from forRootAsync\'s useFactory');
+    expect(problem).toContain("`controller`, `isGlobal` came back from forRootAsync's useFactory");
     expect(problem).toContain('SessionModule.forRootAsync({ controller: false, isGlobal: true, useFactory })');
   });
 

@@ -58,23 +58,24 @@ export function resolveSessionOptions(raw: unknown): ResolvedSessionOptions {
     keyPrefix: typeof options.keyPrefix === 'string' ? options.keyPrefix : D.keyPrefix,
     ttlMs: positive(options.ttl, D.ttl) * 1000,
     absoluteTtlMs: positive(options.absoluteTtl, D.absoluteTtl) * 1000,
-    cookie: cookie.hostPrefix === true
-      ? {
-          name: `__Host-${cookie.name ?? D.cookie.name}`,
-          secure: true,
-          sameSite: cookie.sameSite ?? D.cookie.sameSite,
-          path: '/',
-          domain: undefined,
-          persistent: cookie.persistent ?? D.cookie.persistent,
-        }
-      : {
-          name: cookie.name ?? D.cookie.name,
-          secure: cookie.secure ?? D.cookie.secure,
-          sameSite: cookie.sameSite ?? D.cookie.sameSite,
-          path: cookie.path ?? D.cookie.path,
-          domain: cookie.domain,
-          persistent: cookie.persistent ?? D.cookie.persistent,
-        },
+    cookie:
+      cookie.hostPrefix === true
+        ? {
+            name: `__Host-${cookie.name ?? D.cookie.name}`,
+            secure: true,
+            sameSite: cookie.sameSite ?? D.cookie.sameSite,
+            path: '/',
+            domain: undefined,
+            persistent: cookie.persistent ?? D.cookie.persistent,
+          }
+        : {
+            name: cookie.name ?? D.cookie.name,
+            secure: cookie.secure ?? D.cookie.secure,
+            sameSite: cookie.sameSite ?? D.cookie.sameSite,
+            path: cookie.path ?? D.cookie.path,
+            domain: cookie.domain,
+            persistent: cookie.persistent ?? D.cookie.persistent,
+          },
     transport: options.transport ?? D.transport,
     validateCredentials: typeof options.validateCredentials === 'function' ? options.validateCredentials : undefined,
     // 0 = unlimited: null or Infinity.

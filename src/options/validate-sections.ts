@@ -60,7 +60,10 @@ export function validateMetrics(metrics: unknown, problems: string[]): void {
   for (const key of Object.keys(metrics)) {
     if (key !== 'registry' && key !== 'prefix') problems.push(`unknown option \`metrics.${key}\`.`);
   }
-  if (metrics.prefix !== undefined && (typeof metrics.prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(metrics.prefix))) {
+  if (
+    metrics.prefix !== undefined &&
+    (typeof metrics.prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(metrics.prefix))
+  ) {
     problems.push(`\`metrics.prefix\` must be a Prometheus name prefix such as 'myapp_session_' (got ${show(metrics.prefix)}).`);
   }
   if (metrics.registry !== undefined && (!isObject(metrics.registry) || typeof metrics.registry.getSingleMetric !== 'function')) {
@@ -71,27 +74,41 @@ export function validateMetrics(metrics: unknown, problems: string[]): void {
 export function validateThrottle(throttle: unknown, problems: string[]): void {
   if (throttle === undefined || throttle === false) return;
   if (!isObject(throttle)) {
-    problems.push(`\`loginThrottle\` must be false or an object like { perUsername: { limit: 10, windowSeconds: 900 } } (got ${show(throttle)}).`);
+    problems.push(
+      `\`loginThrottle\` must be false or an object like { perUsername: { limit: 10, windowSeconds: 900 } } (got ${show(throttle)}).`,
+    );
     return;
   }
   for (const key of Object.keys(throttle)) {
-    if (!['perUsername', 'perIp', 'delayAfter', 'maxDelayMs'].includes(key)) problems.push(`unknown option \`loginThrottle.${key}\`.`);
+    if (!['perUsername', 'perIp', 'delayAfter', 'maxDelayMs'].includes(key))
+      problems.push(`unknown option \`loginThrottle.${key}\`.`);
   }
   for (const name of ['perUsername', 'perIp'] as const) {
     const rule = throttle[name];
     if (rule === undefined) continue;
     const ok =
       isObject(rule) &&
-      typeof rule.limit === 'number' && Number.isInteger(rule.limit) && rule.limit >= 1 &&
-      typeof rule.windowSeconds === 'number' && Number.isInteger(rule.windowSeconds) && rule.windowSeconds >= 1;
+      typeof rule.limit === 'number' &&
+      Number.isInteger(rule.limit) &&
+      rule.limit >= 1 &&
+      typeof rule.windowSeconds === 'number' &&
+      Number.isInteger(rule.windowSeconds) &&
+      rule.windowSeconds >= 1;
     if (!ok) {
-      problems.push(`\`loginThrottle.${name}\` must be { limit: whole number ≥ 1, windowSeconds: whole number ≥ 1 } (got ${show(rule)}).`);
+      problems.push(
+        `\`loginThrottle.${name}\` must be { limit: whole number ≥ 1, windowSeconds: whole number ≥ 1 } (got ${show(rule)}).`,
+      );
     }
   }
   for (const name of ['delayAfter', 'maxDelayMs'] as const) {
     const value = throttle[name];
-    if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || (name === 'maxDelayMs' && value > 30_000))) {
-      problems.push(`\`loginThrottle.${name}\` must be a whole number ≥ 0${name === 'maxDelayMs' ? ' and ≤ 30000 (ms)' : ''} (got ${show(value)}).`);
+    if (
+      value !== undefined &&
+      (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || (name === 'maxDelayMs' && value > 30_000))
+    ) {
+      problems.push(
+        `\`loginThrottle.${name}\` must be a whole number ≥ 0${name === 'maxDelayMs' ? ' and ≤ 30000 (ms)' : ''} (got ${show(value)}).`,
+      );
     }
   }
 }
@@ -101,7 +118,9 @@ const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$/;
 export function validateCsrf(csrf: unknown, problems: string[]): void {
   if (csrf === undefined || csrf === false) return;
   if (!isObject(csrf)) {
-    problems.push(`\`csrf\` must be false or an object like { trustedOrigins: ['https://app.example.com'] } (got ${show(csrf)}).`);
+    problems.push(
+      `\`csrf\` must be false or an object like { trustedOrigins: ['https://app.example.com'] } (got ${show(csrf)}).`,
+    );
     return;
   }
   for (const key of Object.keys(csrf)) {
@@ -154,8 +173,13 @@ export function validateReplication(raw: Record<string, unknown>, problems: stri
       if (replicas !== undefined && (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 1)) {
         problems.push(`\`replication.replicas\` must be a whole number ≥ 1 (got ${show(replicas)}).`);
       }
-      if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 10_000)) {
-        problems.push(`\`replication.timeoutMs\` must be a whole number of milliseconds from 1 to 10000 (got ${show(timeoutMs)}).`);
+      if (
+        timeoutMs !== undefined &&
+        (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 10_000)
+      ) {
+        problems.push(
+          `\`replication.timeoutMs\` must be a whole number of milliseconds from 1 to 10000 (got ${show(timeoutMs)}).`,
+        );
       }
       if (raw.durability !== 'replicated') {
         problems.push("`replication` only applies with `durability: 'replicated'`: set it, or remove `replication`.");
@@ -205,13 +229,16 @@ export function validateCookie(raw: Record<string, unknown>, problems: string[])
       if (hostPrefixed) {
         if (cookie.secure === false) problems.push('a `__Host-` cookie must be Secure: remove `cookie.secure: false`.');
         if (cookie.domain !== undefined) problems.push('a `__Host-` cookie cannot have a Domain: remove `cookie.domain`.');
-        if (cookie.path !== undefined && cookie.path !== '/') problems.push("a `__Host-` cookie must have Path=/: remove `cookie.path`.");
+        if (cookie.path !== undefined && cookie.path !== '/')
+          problems.push('a `__Host-` cookie must have Path=/: remove `cookie.path`.');
       }
       if (typeof cookie.name === 'string' && cookie.name.startsWith('__Secure-') && cookie.secure === false) {
         problems.push('a `__Secure-` cookie must be Secure: remove `cookie.secure: false`.');
       }
       if (cookie.hostPrefix === true && typeof cookie.name === 'string' && cookie.name.startsWith('__')) {
-        problems.push("with `cookie.hostPrefix: true`, give `cookie.name` without a prefix (e.g. 'sid'): it becomes '__Host-sid'.");
+        problems.push(
+          "with `cookie.hostPrefix: true`, give `cookie.name` without a prefix (e.g. 'sid'): it becomes '__Host-sid'.",
+        );
       }
     }
   }

@@ -11,12 +11,30 @@ import {
 import { isObject, show } from './values.js';
 
 const KNOWN_OPTIONS = new Set([
-  'redis', 'keyPrefix', 'ttl', 'absoluteTtl', 'cookie', 'transport', 'validateCredentials',
-  'maxSessionsPerUser', 'durability', 'replication', 'expiredEvents', 'csrf', 'loginThrottle', 'metrics', 'clearSiteData', 'maxDataBytes', 'controller', 'globalGuard', 'isGlobal',
+  'redis',
+  'keyPrefix',
+  'ttl',
+  'absoluteTtl',
+  'cookie',
+  'transport',
+  'validateCredentials',
+  'maxSessionsPerUser',
+  'durability',
+  'replication',
+  'expiredEvents',
+  'csrf',
+  'loginThrottle',
+  'metrics',
+  'clearSiteData',
+  'maxDataBytes',
+  'controller',
+  'globalGuard',
+  'isGlobal',
 ]);
 // Redis keys may hold anything, but a prefix with spaces or control characters is
 // almost always a mistake and makes redis-cli inspection miserable.
-const CLEAR_SITE_DATA = /^"(cache|cookies|storage|executionContexts|\*)"(\s*,\s*"(cache|cookies|storage|executionContexts|\*)")*$/;
+const CLEAR_SITE_DATA =
+  /^"(cache|cookies|storage|executionContexts|\*)"(\s*,\s*"(cache|cookies|storage|executionContexts|\*)")*$/;
 const KEY_PREFIX = /^[\x21-\x7e]{1,100}$/;
 
 /** Every problem with the options, each as a sentence that says what to fix. Empty when valid. */
@@ -72,7 +90,10 @@ export function validateSessionOptions(raw: unknown): string[] {
   validateMetrics(raw.metrics, problems);
   if (
     raw.maxDataBytes !== undefined &&
-    (typeof raw.maxDataBytes !== 'number' || !Number.isInteger(raw.maxDataBytes) || raw.maxDataBytes < 2 || raw.maxDataBytes > 1_048_576)
+    (typeof raw.maxDataBytes !== 'number' ||
+      !Number.isInteger(raw.maxDataBytes) ||
+      raw.maxDataBytes < 2 ||
+      raw.maxDataBytes > 1_048_576)
   ) {
     problems.push(`\`maxDataBytes\` must be a whole number of bytes from 2 to 1048576 (got ${show(raw.maxDataBytes)}).`);
   }

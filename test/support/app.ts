@@ -1,4 +1,4 @@
-import { Controller, Get, Module, type DynamicModule, type INestApplication, type Type } from '@nestjs/common';
+import { Controller, type DynamicModule, Get, type INestApplication, Module, type Type, UseGuards } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -12,7 +12,6 @@ import {
   type SessionModuleOptions,
   type SessionUser,
 } from '../../src/index.js';
-import { UseGuards } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { assertionClient, testRedisUrl, uniquePrefix } from './redis.js';
 
@@ -165,7 +164,9 @@ export async function listenOn(
 function noAssertionClient(): Redis {
   return new Proxy({} as Redis, {
     get(_target, property) {
-      throw new Error(`this TestApp has no assertion client (createTestApp(..., { assertionClient: false })): redis.${String(property)}`);
+      throw new Error(
+        `this TestApp has no assertion client (createTestApp(..., { assertionClient: false })): redis.${String(property)}`,
+      );
     },
   });
 }

@@ -54,8 +54,23 @@ export function createCertificateAuthority(commonName: string): TestCertificateA
     writeFileSync(file(`${base}.ext`), extensions);
     openssl(['req', ...NEW_KEY, '-keyout', `${base}.key`, '-out', `${base}.csr`, '-subj', `/CN=${name}`], dir);
     openssl(
-      ['x509', '-req', '-in', `${base}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
-        '-out', `${base}.crt`, '-days', '1', '-extfile', `${base}.ext`],
+      [
+        'x509',
+        '-req',
+        '-in',
+        `${base}.csr`,
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        `${base}.crt`,
+        '-days',
+        '1',
+        '-extfile',
+        `${base}.ext`,
+      ],
       dir,
     );
     return { certFile: file(`${base}.crt`), keyFile: file(`${base}.key`), cert: read(`${base}.crt`), key: read(`${base}.key`) };

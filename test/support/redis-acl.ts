@@ -17,10 +17,25 @@ export const ACL_COMMANDS = {
    * DECRBY, PEXPIRE (login throttling).
    */
   base: [
-    'getex', 'set', 'get', 'pttl', 'getdel', 'del', 'exists',
-    'zadd', 'zrem', 'zscore', 'zrange', 'zremrangebyscore', 'zcard', 'pexpireat',
-    'incrby', 'decrby', 'pexpire',
-    'eval', 'evalsha',
+    'getex',
+    'set',
+    'get',
+    'pttl',
+    'getdel',
+    'del',
+    'exists',
+    'zadd',
+    'zrem',
+    'zscore',
+    'zrange',
+    'zremrangebyscore',
+    'zcard',
+    'pexpireat',
+    'incrby',
+    'decrby',
+    'pexpire',
+    'eval',
+    'evalsha',
   ],
   /** ioredis's ready check on every connection (drop it with `enableReadyCheck: false`). */
   readyCheck: ['info'],
@@ -64,7 +79,9 @@ export function aclRule(
     'resetchannels',
     ...(features.includes('expiredEvents') && !except.has(EXPIRED_EVENTS_CHANNEL) ? [`&${EXPIRED_EVENTS_CHANNEL}`] : []),
     '-@all',
-    ...aclCommands(features).filter((command) => !except.has(command)).map((command) => `+${command}`),
+    ...aclCommands(features)
+      .filter((command) => !except.has(command))
+      .map((command) => `+${command}`),
   ];
 }
 

@@ -18,7 +18,14 @@ export async function createServiceHarness(options: Partial<SessionModuleOptions
   // `keyPrefix: undefined` asks for the module's default prefix.
   const prefix = 'keyPrefix' in options ? options.keyPrefix : uniquePrefix('int');
   const moduleRef = await Test.createTestingModule({
-    imports: [SessionModule.forRoot({ redis: { url: testRedisUrl() }, controller: false, ...options, ...(prefix !== undefined && { keyPrefix: prefix }) })],
+    imports: [
+      SessionModule.forRoot({
+        redis: { url: testRedisUrl() },
+        controller: false,
+        ...options,
+        ...(prefix !== undefined && { keyPrefix: prefix }),
+      }),
+    ],
   }).compile();
   const app = moduleRef.createNestApplication({ logger: false });
   await app.init();

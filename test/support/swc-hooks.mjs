@@ -15,7 +15,12 @@ export async function resolve(specifier, context, nextResolve) {
   try {
     return await nextResolve(specifier, context);
   } catch (err) {
-    if (err?.code === 'ERR_MODULE_NOT_FOUND' && /^\.{1,2}\//.test(specifier) && specifier.endsWith('.js') && ours(context.parentURL)) {
+    if (
+      err?.code === 'ERR_MODULE_NOT_FOUND' &&
+      /^\.{1,2}\//.test(specifier) &&
+      specifier.endsWith('.js') &&
+      ours(context.parentURL)
+    ) {
       return nextResolve(`${specifier.slice(0, -3)}.ts`, context);
     }
     throw err;

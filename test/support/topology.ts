@@ -44,7 +44,10 @@ export async function sessionIdOf(http: Server, cookie: string): Promise<string>
  * cannot slow the sampling) until `stop()`; `stop()` resolves with every answer in
  * the order sent.
  */
-export function steadyTraffic(send: () => request.Test, intervalMs = 50): { stop(): Promise<Timed[]>; results: Promise<Timed>[] } {
+export function steadyTraffic(
+  send: () => request.Test,
+  intervalMs = 50,
+): { stop(): Promise<Timed[]>; results: Promise<Timed>[] } {
   const results: Promise<Timed>[] = [];
   results.push(timed(send()));
   const timer = setInterval(() => results.push(timed(send())), intervalMs);
@@ -85,7 +88,10 @@ export function outage(results: Timed[], since: number): Outage {
   const answered = (r: Timed) => r.at + r.ms - since;
   const failures = after.filter((r) => r.status !== 200).map(answered);
   const firstFailureMs = failures.length > 0 ? Math.min(...failures) : null;
-  const successes = after.filter((r) => r.status === 200).map(answered).filter((ms) => firstFailureMs !== null && ms > firstFailureMs);
+  const successes = after
+    .filter((r) => r.status === 200)
+    .map(answered)
+    .filter((ms) => firstFailureMs !== null && ms > firstFailureMs);
   const recoveredMs = successes.length > 0 ? Math.min(...successes) : null;
   return {
     statuses,
@@ -102,7 +108,11 @@ export function describeOutage(label: string, o: Outage, results: Timed[], since
     `${label}: first 503 at +${o.firstFailureMs} ms, first 200 after it at +${o.recoveredMs} ms ` +
     `(window ${o.windowMs} ms); statuses ${JSON.stringify(o.statuses)}; slowest answer ${o.slowestMs} ms\n`;
   if (process.env.NRS_TRACE) {
-    line += results.filter((r) => r.at >= since).map((r) => `+${r.at - since}:${r.status}/${r.ms}`).join(' ') + '\n';
+    line +=
+      results
+        .filter((r) => r.at >= since)
+        .map((r) => `+${r.at - since}:${r.status}/${r.ms}`)
+        .join(' ') + '\n';
   }
   return line;
 }
@@ -111,7 +121,12 @@ export function describeOutage(label: string, o: Outage, results: Timed[], since
  * Polls until `steadyTraffic` has produced `count` 200s in a row after `since`, or
  * the deadline passes (then returns false).
  */
-export async function waitForSteady200s(results: Promise<Timed>[], since: number, count: number, timeoutMs: number): Promise<boolean> {
+export async function waitForSteady200s(
+  results: Promise<Timed>[],
+  since: number,
+  count: number,
+  timeoutMs: number,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const done = (await settledSoFar(results)).filter((r) => r.at >= since).sort((a, b) => a.at - b.at);

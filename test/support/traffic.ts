@@ -115,7 +115,12 @@ export class TrafficLog {
     }
     phases.sort((a, b) => this.firstSent(a) - this.firstSent(b));
     const show = (cell: Map<string, number> | undefined) =>
-      cell ? [...cell].sort().map(([status, n]) => `${status}:${n}`).join(' ') : '-';
+      cell
+        ? [...cell]
+            .sort()
+            .map(([status, n]) => `${status}:${n}`)
+            .join(' ')
+        : '-';
     const lines = [`${'phase'.padEnd(12)} ${'op'.padEnd(14)} ${targets.map((t) => t.padEnd(24)).join(' | ')}`];
     for (const phase of phases) {
       for (const op of ops) {

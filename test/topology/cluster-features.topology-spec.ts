@@ -26,7 +26,12 @@ describe('events and durability on a Redis Cluster', () => {
   let cluster: SpawnedRedisCluster;
   let t: TestApp;
   beforeAll(async () => {
-    cluster = await spawnRedisCluster({ masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 1000, args: ['--notify-keyspace-events', 'Ex'] });
+    cluster = await spawnRedisCluster({
+      masters: 3,
+      replicasPerMaster: 1,
+      nodeTimeoutMs: 1000,
+      args: ['--notify-keyspace-events', 'Ex'],
+    });
     t = await createTestApp(
       { redis: { cluster: { nodes: cluster.startupNodes } }, ttl: 1, absoluteTtl: 60, expiredEvents: true },
       [RecorderModule],
@@ -51,11 +56,9 @@ describe('events and durability on a Redis Cluster', () => {
   });
 
   it("durability 'replicated': a login and a logout are on the key's replica when answered", async () => {
-    const d = await createTestApp(
-      { redis: { cluster: { nodes: cluster.startupNodes } }, durability: 'replicated' },
-      [],
-      { assertionClient: false },
-    );
+    const d = await createTestApp({ redis: { cluster: { nodes: cluster.startupNodes } }, durability: 'replicated' }, [], {
+      assertionClient: false,
+    });
     try {
       const http = d.app.getHttpServer();
       const masters = await cluster.masters();

@@ -45,7 +45,7 @@ describe('Redis Cluster (3 masters, 3 replicas)', () => {
     return Promise.all(keys.map(async (key) => (await cluster.masterForKey(key)).port));
   }
 
-  it('every route works with one user\'s sessions spread over several masters, all keys with a TTL', async () => {
+  it("every route works with one user's sessions spread over several masters, all keys with a TTL", async () => {
     const t = await createTestApp({ redis: { cluster: { nodes: cluster.startupNodes } } }, [], { assertionClient: false });
     try {
       const http = t.app.getHttpServer();
@@ -56,7 +56,9 @@ describe('Redis Cluster (3 masters, 3 replicas)', () => {
       const indexKey = `${t.prefix}user:1`;
       const homes = await mastersOf(keys);
       const spread = new Set(homes);
-      process.stdout.write(`cluster: 20 sessions of one user on masters ${JSON.stringify([...spread])}, index on ${(await cluster.masterForKey(indexKey)).port}\n`);
+      process.stdout.write(
+        `cluster: 20 sessions of one user on masters ${JSON.stringify([...spread])}, index on ${(await cluster.masterForKey(indexKey)).port}\n`,
+      );
       expect(spread.size).toBeGreaterThanOrEqual(2);
 
       // Every key the module wrote has a TTL, wherever it lives.
@@ -100,11 +102,9 @@ describe('Redis Cluster (3 masters, 3 replicas)', () => {
   });
 
   it('maxSessionsPerUser holds across masters: only the newest sessions stay', async () => {
-    const t = await createTestApp(
-      { redis: { cluster: { nodes: cluster.startupNodes } }, maxSessionsPerUser: 2 },
-      [],
-      { assertionClient: false },
-    );
+    const t = await createTestApp({ redis: { cluster: { nodes: cluster.startupNodes } }, maxSessionsPerUser: 2 }, [], {
+      assertionClient: false,
+    });
     try {
       const http = t.app.getHttpServer();
       const cookies: string[] = [];
@@ -235,7 +235,11 @@ describe('Redis Cluster failover', () => {
 
     // The same session, now served by the promoted replica.
     expect(await sessionIdOf(http, cookie)).toBe(id);
-    await waitFor('the promoted replica to own the slot', 5000, async () => (await cluster.masterForKey(key)).port === replica.port);
+    await waitFor(
+      'the promoted replica to own the slot',
+      5000,
+      async () => (await cluster.masterForKey(key)).port === replica.port,
+    );
     expect((await request(http).get('/auth/sessions').set('Cookie', cookie)).status).toBe(200);
     const again = await login(http, ...ALICE);
     expect((await request(http).get('/me').set('Cookie', again)).status).toBe(200);

@@ -1,6 +1,5 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
-import type { INestApplicationContext } from '@nestjs/common';
-import { Module } from '@nestjs/common';
+import { type INestApplicationContext, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { SessionModule, SessionService, type IssuedSession, type SessionModuleOptions } from '../../src/index.js';
 import { adminCommand } from '../support/servers/redis-admin.js';
@@ -103,7 +102,9 @@ describe.each(['none', 'replicated'] as const)("durability '%s'", (mode) => {
     try {
       const ballast = 'x'.repeat(16 * 1024 * 1024);
       for (let i = 0; i < 3; i++) {
-        await adminCommand(topology.master.port, ['SET', `${keyPrefix}ballast:${i}`, ballast, 'PX', 60_000], { timeoutMs: 10_000 });
+        await adminCommand(topology.master.port, ['SET', `${keyPrefix}ballast:${i}`, ballast, 'PX', 60_000], {
+          timeoutMs: 10_000,
+        });
       }
       [logins, logouts] = await Promise.all([
         settle(Array.from({ length: 50 }, () => service.create(user))),
@@ -121,10 +122,18 @@ describe.each(['none', 'replicated'] as const)("durability '%s'", (mode) => {
       scenario: 'lagging replica',
       loginsAcknowledged: logins.ok.length,
       loginsRefused: logins.refused,
-      loginsLost: logins.ok.length - (await count(service, logins.ok.map((s) => s.token))),
+      loginsLost:
+        logins.ok.length -
+        (await count(
+          service,
+          logins.ok.map((s) => s.token),
+        )),
       logoutsAcknowledged: loggedOut.length,
       logoutsRefused: logouts.refused,
-      sessionsResurrected: await count(service, loggedOut.map((s) => s.token)),
+      sessionsResurrected: await count(
+        service,
+        loggedOut.map((s) => s.token),
+      ),
     };
     figures.push(figure);
     if (mode === 'replicated') {

@@ -3,14 +3,7 @@ import request from 'supertest';
 import { adminCommand } from '../support/servers/redis-admin.js';
 import { spawnRedisSentinel, type SpawnedRedisSentinel } from '../support/servers/redis-sentinel.js';
 import { createTestApp, type TestApp } from '../support/app.js';
-import {
-  describeOutage,
-  killUnderTraffic,
-  login,
-  outage,
-  sessionIdOf,
-  waitForReplication,
-} from '../support/topology.js';
+import { describeOutage, killUnderTraffic, login, outage, sessionIdOf, waitForReplication } from '../support/topology.js';
 
 const ALICE = ['alice', 'alice-password'] as const;
 

@@ -1,8 +1,4 @@
-import {
-  BadRequestException,
-  UnsupportedMediaTypeException,
-  type ArgumentMetadata,
-} from '@nestjs/common';
+import { BadRequestException, UnsupportedMediaTypeException, type ArgumentMetadata } from '@nestjs/common';
 import { LoginBodyPipe } from './login-body-pipe.js';
 import { LoginDto } from './login.js';
 

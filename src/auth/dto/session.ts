@@ -12,7 +12,8 @@ const dateTime = (description: string, example: string) =>
 /** A session as the routes return it (`GET /auth/session`, the login response). */
 export class SessionDto implements Session {
   @ApiProperty({
-    description: 'Public session id (a hash of the token): names the session in lists and in DELETE /auth/sessions/{id}; never usable as a token',
+    description:
+      'Public session id (a hash of the token): names the session in lists and in DELETE /auth/sessions/{id}; never usable as a token',
     example: 'JHgXiPBG83uITy48GeO61g',
   })
   id!: string;

@@ -1,13 +1,6 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type OnApplicationShutdown,
-  type OnModuleInit,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { RESOLVED_SESSION_OPTIONS } from '../../options/resolve.js';
-import type { ResolvedSessionOptions } from '../../options/resolve.js';
+import { RESOLVED_SESSION_OPTIONS, type ResolvedSessionOptions } from '../../options/resolve.js';
 import { defineScripts, type SessionRedisClient } from './scripts.js';
 
 /** QUIT, or a hard disconnect if Redis does not answer within 2 s. */
@@ -69,9 +62,10 @@ export class SessionRedis implements OnModuleInit, OnApplicationShutdown {
     if (this.config.durability === 'replicated') {
       // The WAIT timeout must end before the command timeout does.
       const commandTimeout = Math.max(1000, this.config.replicationTimeoutMs + 500);
-      const writer = client instanceof Cluster
-        ? client.duplicate(undefined, { redisOptions: { ...client.options.redisOptions, commandTimeout } })
-        : (client as Redis).duplicate({ commandTimeout });
+      const writer =
+        client instanceof Cluster
+          ? client.duplicate(undefined, { redisOptions: { ...client.options.redisOptions, commandTimeout } })
+          : (client as Redis).duplicate({ commandTimeout });
       writer.on('error', (err: Error) => this.warn(`Redis: ${err.message}`));
       this.writer = defineScripts(writer);
       this.ownsWriter = true;

@@ -7,9 +7,7 @@ import type { Session } from '../../core/types.js';
  * or one field of it: `@CurrentSession('userId') userId: string`.
  * Undefined on a route the guard did not run on (or a `@Public()` one).
  */
-export const CurrentSession = createParamDecorator(
-  (field: keyof Session | undefined, context: ExecutionContext) => {
-    const session = context.switchToHttp().getRequest()[SESSION_REQUEST_KEY] as Session | undefined;
-    return field ? session?.[field] : session;
-  },
-);
+export const CurrentSession = createParamDecorator((field: keyof Session | undefined, context: ExecutionContext) => {
+  const session = context.switchToHttp().getRequest()[SESSION_REQUEST_KEY] as Session | undefined;
+  return field ? session?.[field] : session;
+});

@@ -30,7 +30,9 @@ export class SessionExpirySubscriber implements OnApplicationBootstrap, OnApplic
   async onApplicationBootstrap(): Promise<void> {
     if (!this.config.expiredEvents) return;
     if (!(await this.events.ready())) {
-      this.logger.warn('expiredEvents is on, but no EventEmitter2 was found: import EventEmitterModule.forRoot() from @nestjs/event-emitter.');
+      this.logger.warn(
+        'expiredEvents is on, but no EventEmitter2 was found: import EventEmitterModule.forRoot() from @nestjs/event-emitter.',
+      );
       return;
     }
     await this.subscribeToExpiries();

@@ -1,8 +1,7 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { createRequire } from 'node:module';
 import { SessionCounters } from '../../core/counters.js';
-import { RESOLVED_SESSION_OPTIONS } from '../../options/resolve.js';
-import type { ResolvedSessionOptions } from '../../options/resolve.js';
+import { RESOLVED_SESSION_OPTIONS, type ResolvedSessionOptions } from '../../options/resolve.js';
 
 /** The parts of prom-client the module uses (prom-client is an optional peer). */
 interface PromCounter {
@@ -73,13 +72,17 @@ export class SessionMetrics extends SessionCounters implements OnModuleInit {
       (registry.getSingleMetric(p + name) as PromHistogram | undefined) ??
       new prom.Histogram({ name: p + name, help, labelNames: ['result'], buckets, registers: [registry] });
     this.guardChecks = counter('guard_checks_total', 'Session guard checks by result', ['result']);
-    this.guardSeconds = histogram('guard_duration_seconds', 'Time SessionGuard took (Redis round-trip included)', [
-      0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
-    ]);
+    this.guardSeconds = histogram(
+      'guard_duration_seconds',
+      'Time SessionGuard took (Redis round-trip included)',
+      [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    );
     this.logins = counter('logins_total', 'Login attempts by result', ['result']);
-    this.loginSeconds = histogram('login_duration_seconds', 'Time POST /auth/login took (password hash included)', [
-      0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
-    ]);
+    this.loginSeconds = histogram(
+      'login_duration_seconds',
+      'Time POST /auth/login took (password hash included)',
+      [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    );
     this.revocations = counter('revocations_total', 'Sessions ended before their time, by reason', ['reason']);
     this.redisErrors = counter('redis_errors_total', 'Redis commands that failed or timed out (answered 503)');
     this.enabled = true;

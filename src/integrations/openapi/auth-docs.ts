@@ -56,7 +56,8 @@ export const LoginDocs = () =>
     ApiBody({ type: LoginDto }),
     ApiResponse({
       status: 200,
-      description: "Logged in. The token comes as a cookie (unless transport is 'bearer') and in the body as `token` (unless transport is 'cookie').",
+      description:
+        "Logged in. The token comes as a cookie (unless transport is 'bearer') and in the body as `token` (unless transport is 'cookie').",
       type: LoginResponseDto,
       headers: {
         'Set-Cookie': {

@@ -41,7 +41,16 @@ for (const file of files(src)) {
 }
 // The demo's app module, docs and accounts (what with-peers.mjs serves), next to dist/ as
 // they sit next to src/ in the repository: their imports of ../src/ become ../dist/.
-for (const name of ['app.module', 'demo.controller', 'docs', 'health.controller', 'login-page.controller', 'login-page.html', 'metrics.controller', 'users']) {
+for (const name of [
+  'app.module',
+  'demo.controller',
+  'docs',
+  'health.controller',
+  'login-page.controller',
+  'login-page.html',
+  'metrics.controller',
+  'users',
+]) {
   const { code } = transformFileSync(join(root, 'demo', `${name}.ts`), {
     swcrc: false,
     jsc: {

@@ -26,7 +26,12 @@ console.log(
   JSON.stringify({
     openApiAvailable: await loadOpenApi(),
     document: docsJson.status === 200 ? JSON.parse(docsJson.text) : docsJson,
-    docs: { status: docs.status, contentType: docs.headers['content-type'], csp: docs.headers['content-security-policy'] ?? null, swaggerUi: docs.text.includes('swagger-ui') },
+    docs: {
+      status: docs.status,
+      contentType: docs.headers['content-type'],
+      csp: docs.headers['content-security-policy'] ?? null,
+      swaggerUi: docs.text.includes('swagger-ui'),
+    },
     page: { status: page.status, csp: page.headers['content-security-policy'] ?? null },
     health: { status: health.status, body: JSON.parse(health.text) },
   }),

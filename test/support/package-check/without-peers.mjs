@@ -9,7 +9,9 @@ const api = await import('nestjs-redis-session');
 result.exports = ['SessionModule', 'SessionService', 'SessionGuard', 'AuthController', 'LoginDto'].filter(
   (name) => typeof api[name] === 'function',
 );
-const openapi = await import(new URL('./node_modules/nestjs-redis-session/dist/integrations/openapi/decorators.js', import.meta.url));
+const openapi = await import(
+  new URL('./node_modules/nestjs-redis-session/dist/integrations/openapi/decorators.js', import.meta.url)
+);
 const swaggerKeys = (target, key) =>
   (key === undefined ? Reflect.getMetadataKeys(target) : Reflect.getMetadataKeys(target, key)).filter((k) =>
     String(k).startsWith('swagger/'),
@@ -61,7 +63,12 @@ const login = await fetch(`${base}/auth/login`, {
 const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
 const current = await fetch(`${base}/auth/session`, { headers: { cookie } });
 const logout = await fetch(`${base}/auth/logout`, { method: 'POST', headers: { cookie } });
-result.routes = { login: login.status, session: current.status, username: (await current.json()).username, logout: logout.status };
+result.routes = {
+  login: login.status,
+  session: current.status,
+  username: (await current.json()).username,
+  logout: logout.status,
+};
 await app.close();
 // SessionModule looked for @nestjs/swagger while the app was created.
 result.openApiAvailable = await openapi.loadOpenApi();

@@ -192,11 +192,15 @@ export async function spawnRedisCluster(options: SpawnRedisClusterOptions = {}):
           return await spawnRedisServer({
             port,
             args: [
-              '--cluster-enabled', 'yes',
-              '--cluster-config-file', 'nodes.conf',
-              '--cluster-node-timeout', String(nodeTimeoutMs),
+              '--cluster-enabled',
+              'yes',
+              '--cluster-config-file',
+              'nodes.conf',
+              '--cluster-node-timeout',
+              String(nodeTimeoutMs),
               // Replicas sync at once, not after the default 5 s wait for more replicas.
-              '--repl-diskless-sync-delay', '0',
+              '--repl-diskless-sync-delay',
+              '0',
               ...(options.args ?? []),
             ],
           });
@@ -212,9 +216,11 @@ export async function spawnRedisCluster(options: SpawnRedisClusterOptions = {}):
 
     await runRedisCli(
       [
-        '--cluster', 'create',
+        '--cluster',
+        'create',
         ...servers.map((server) => `${server.host}:${server.port}`),
-        '--cluster-replicas', String(replicasPerMaster),
+        '--cluster-replicas',
+        String(replicasPerMaster),
         '--cluster-yes',
       ],
       remaining(),
@@ -303,9 +309,9 @@ export async function spawnRedisCluster(options: SpawnRedisClusterOptions = {}):
         const live = nodes.filter(isAlive);
         for (const node of live) {
           const info = String(await adminCommand(node.port, ['CLUSTER', 'INFO']));
-          if (!/^cluster_state:ok\r?$/m.test(info)) return explain(`${node.port}: cluster_state is not ok`), false;
+          if (!/^cluster_state:ok\r?$/m.test(info)) return (explain(`${node.port}: cluster_state is not ok`), false);
           if (!new RegExp(`^cluster_slots_ok:${CLUSTER_SLOTS}\\r?$`, 'm').test(info)) {
-            return explain(`${node.port}: not all slots ok`), false;
+            return (explain(`${node.port}: not all slots ok`), false);
           }
         }
         const views = await view();
@@ -314,12 +320,12 @@ export async function spawnRedisCluster(options: SpawnRedisClusterOptions = {}):
           if (!v.flags.includes('master') || v.failing) continue;
           for (const [from, to] of v.slots) covered += to - from + 1;
         }
-        if (covered !== CLUSTER_SLOTS) return explain(`live masters serve ${covered} slots`), false;
+        if (covered !== CLUSTER_SLOTS) return (explain(`live masters serve ${covered} slots`), false);
         for (const v of views) {
           if (!v.masterId || !v.node || !isAlive(v.node)) continue;
           const replication = await infoFields(v.node.port, 'replication');
           if (replication.master_link_status !== 'up') {
-            return explain(`replica ${v.port} of ${byId.get(v.masterId)?.port}: link ${replication.master_link_status}`), false;
+            return (explain(`replica ${v.port} of ${byId.get(v.masterId)?.port}: link ${replication.master_link_status}`), false);
           }
         }
         return true;
@@ -332,7 +338,7 @@ export async function spawnRedisCluster(options: SpawnRedisClusterOptions = {}):
       for (const node of nodes) {
         const info = String(await adminCommand(node.port, ['CLUSTER', 'INFO']));
         const known = Number(/^cluster_known_nodes:(\d+)/m.exec(info)?.[1]);
-        if (known !== nodes.length) return explain(`${node.port} knows ${known} nodes`), false;
+        if (known !== nodes.length) return (explain(`${node.port} knows ${known} nodes`), false);
       }
       return true;
     });

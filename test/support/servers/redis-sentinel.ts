@@ -96,7 +96,8 @@ export async function spawnRedisSentinel(options: SpawnRedisSentinelOptions = {}
     await waitFor('the replicas to sync with the master', remaining(), async (explain) => {
       for (const replica of replicas) {
         const replication = await infoFields(replica.port, 'replication');
-        if (replication.master_link_status !== 'up') return explain(`replica ${replica.port}: link ${replication.master_link_status}`), false;
+        if (replication.master_link_status !== 'up')
+          return (explain(`replica ${replica.port}: link ${replication.master_link_status}`), false);
       }
       return true;
     });
@@ -125,12 +126,14 @@ export async function spawnRedisSentinel(options: SpawnRedisSentinelOptions = {}
     await waitFor('every sentinel to see the master, its replicas and the other sentinels', remaining(), async (explain) => {
       for (const sentinel of sentinels) {
         const state = pairs(await adminCommand(sentinel.port, ['SENTINEL', 'MASTER', name]));
-        if (state.flags !== 'master') return explain(`sentinel ${sentinel.port}: master flags ${state.flags}`), false;
+        if (state.flags !== 'master') return (explain(`sentinel ${sentinel.port}: master flags ${state.flags}`), false);
         const seen = ((await adminCommand(sentinel.port, ['SENTINEL', 'REPLICAS', name])) as unknown[]).map(pairs);
         const ready = seen.filter((r) => r.flags === 'slave' && r['master-link-status'] === 'ok');
-        if (ready.length !== replicaCount) return explain(`sentinel ${sentinel.port} sees ${ready.length} ready replicas`), false;
+        if (ready.length !== replicaCount)
+          return (explain(`sentinel ${sentinel.port} sees ${ready.length} ready replicas`), false);
         const others = (await adminCommand(sentinel.port, ['SENTINEL', 'SENTINELS', name])) as unknown[];
-        if (others.length !== sentinelCount - 1) return explain(`sentinel ${sentinel.port} knows ${others.length} other sentinels`), false;
+        if (others.length !== sentinelCount - 1)
+          return (explain(`sentinel ${sentinel.port} knows ${others.length} other sentinels`), false);
       }
       return true;
     });
@@ -155,9 +158,9 @@ export async function spawnRedisSentinel(options: SpawnRedisSentinelOptions = {}
       async waitForNewMaster(oldPort, timeoutMs = 20_000) {
         return waitFor(`the sentinels to promote a new master (old: ${oldPort})`, timeoutMs, async (explain) => {
           const current = await currentMaster();
-          if (current.port === oldPort) return explain(`still ${oldPort}`), false;
+          if (current.port === oldPort) return (explain(`still ${oldPort}`), false);
           const role = (await adminCommand(current.port, ['ROLE'], { timeoutMs: 1000 })) as unknown[];
-          if (role[0] !== 'master') return explain(`${current.port} is still a ${String(role[0])}`), false;
+          if (role[0] !== 'master') return (explain(`${current.port} is still a ${String(role[0])}`), false);
           return current;
         });
       },

@@ -222,13 +222,20 @@ export async function spawnRedisServer(options: SpawnRedisOptions = {}): Promise
   const start = async (): Promise<void> => {
     const args = [
       ...(configPath ? [configPath] : []),
-      '--port', String(port),
-      '--bind', host,
-      '--dir', dir,
-      '--save', '',
-      '--appendonly', 'no',
-      '--daemonize', 'no',
-      '--logfile', '',
+      '--port',
+      String(port),
+      '--bind',
+      host,
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--daemonize',
+      'no',
+      '--logfile',
+      '',
       ...(options.args ?? []),
     ];
     const proc = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
