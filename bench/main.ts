@@ -10,7 +10,7 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { spawnRedisServer, type SpawnedRedis } from '../test/support/servers/redis-server.js';
+import { spawnRedisServer } from '../test/support/servers/redis-server.js';
 import type { LoadResult, LoadSpec } from './load.js';
 import { measureBulk, measureCreate, measureMemory, median } from './measure.js';
 import { commandStats, redisVersion } from './redis-stats.js';

@@ -239,7 +239,7 @@ describe('faults: a Redis that answers slowly (DEBUG SLEEP) under steady mixed t
     log.phase = 'healthy';
     const traffic = startTraffic(sides, log, 8);
     const sleeps: Array<{ seconds: number; from: number; to: number }> = [];
-    let end = 0;
+    let end: number;
     try {
       await sleep(1000);
       for (const seconds of [0.8, 2]) {

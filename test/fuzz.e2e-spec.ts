@@ -168,7 +168,7 @@ async function send(port: number, head: Buffer): Promise<number> {
   try {
     return await rawRequest(port, head);
   } catch (err) {
-    throw new Error(`no HTTP answer (crash or dropped connection): ${(err as Error).message}`);
+    throw new Error(`no HTTP answer (crash or dropped connection): ${(err as Error).message}`, { cause: err });
   }
 }
 

@@ -307,7 +307,7 @@ describe.each(ADAPTERS)('races over HTTP (%s)', (adapter: AdapterName) => {
       expect(winners).toHaveLength(1);
       oneWinner++;
       const live = await Promise.all(
-        [id, ...results.map((r) => r?.session.id ?? '')].map((k) => (k ? t.redis.exists(`${t.prefix}${k}`) : 0)),
+        [id, ...results.map((r) => r?.session.id ?? '')].map((k) => (k ? t.redis.exists(`${t.prefix}${k}`) : Promise.resolve(0))),
       );
       expect(live.reduce((a, b) => a + b, 0)).toBe(1);
       expect(await t.redis.zrange(`${t.prefix}user:${user}`, 0, '-1')).toEqual([winners[0]!.session.id]);

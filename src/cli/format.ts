@@ -5,6 +5,7 @@
  */
 
 // C0, DEL, C1, and the Unicode bidi embedding/override/isolate controls and line/paragraph separators.
+// eslint-disable-next-line no-control-regex -- the control characters are what it strips
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 const hex4 = (ch: string) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;

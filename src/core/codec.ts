@@ -38,7 +38,7 @@ export function decodeSession(value: string): StoredSession | null {
     return null;
   }
   if (!Array.isArray(fields) || fields[0] !== FORMAT_VERSION || fields.length < 8 || fields.length > 9) return null;
-  const [, userId, username, role, createdAt, absoluteExpiresAt, ip, userAgent, data] = fields;
+  const [, userId, username, role, createdAt, absoluteExpiresAt, ip, userAgent, data] = fields as unknown[];
   // A number id is a safe integer, as at login: anything else names no user's index (session-keys.ts).
   if (typeof userId !== 'string' && !(typeof userId === 'number' && Number.isSafeInteger(userId))) return null;
   if (!stringOrNull(username) || !stringOrNull(role) || !stringOrNull(ip) || !stringOrNull(userAgent)) return null;

@@ -1,5 +1,4 @@
 import { SessionListOptionsException } from './errors.js';
-import type { SessionListOptions } from './types.js';
 
 /** Sessions per page when no `limit` is given. */
 export const DEFAULT_LIST_LIMIT = 100;

@@ -30,7 +30,8 @@ export function appendSetCookie(response: unknown, value: string): void {
     target.header('set-cookie', value); // Fastify appends set-cookie values
   } else if ('setHeader' in target) {
     const previous = target.getHeader('set-cookie');
-    const list = previous === undefined ? [] : Array.isArray(previous) ? previous : [String(previous)];
+    const list: string[] =
+      previous === undefined ? [] : Array.isArray(previous) ? previous.map(String) : [String(previous as string)];
     target.setHeader('set-cookie', [...list, value]);
   }
 }

@@ -27,10 +27,12 @@ function openssl(args: string[], cwd: string): void {
     execFileSync('openssl', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error('the TLS tests need the openssl command (apt-get install -y openssl)');
+      throw new Error('the TLS tests need the openssl command (apt-get install -y openssl)', { cause: err });
     }
     const stderr = (err as { stderr?: Buffer }).stderr?.toString() ?? '';
-    throw new Error(`openssl ${args.join(' ')} failed: ${err instanceof Error ? err.message : String(err)}\n${stderr}`);
+    throw new Error(`openssl ${args.join(' ')} failed: ${err instanceof Error ? err.message : String(err)}\n${stderr}`, {
+      cause: err,
+    });
   }
 }
 

@@ -178,8 +178,8 @@ export async function killUnderTraffic(
   recoverWithinMs: number,
 ): Promise<{ results: Timed[]; killedAt: number; recovered: boolean }> {
   const traffic = steadyTraffic(send, 50);
-  let killedAt = 0;
-  let recovered = false;
+  let killedAt: number;
+  let recovered: boolean;
   try {
     await sleep(300);
     killedAt = Date.now();

@@ -8,6 +8,6 @@ import type { Session } from '../../core/types.js';
  * Undefined on a route the guard did not run on (or a `@Public()` one).
  */
 export const CurrentSession = createParamDecorator((field: keyof Session | undefined, context: ExecutionContext) => {
-  const session = context.switchToHttp().getRequest()[SESSION_REQUEST_KEY] as Session | undefined;
+  const session = context.switchToHttp().getRequest<{ [SESSION_REQUEST_KEY]?: Session }>()[SESSION_REQUEST_KEY];
   return field ? session?.[field] : session;
 });

@@ -91,6 +91,7 @@ export class SessionExpirySubscriber implements OnApplicationBootstrap, OnApplic
           `expiredEvents: SUBSCRIBE ${channel} failed on Redis ${where}: ` +
             `${err instanceof Error ? err.message : String(err)}. An ACL user needs +subscribe and the channel ` +
             `permission &${channel} (or &__keyevent@*__:expired); or set expiredEvents: false.`,
+          { cause: err },
         );
       }
     }

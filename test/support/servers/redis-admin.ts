@@ -34,7 +34,7 @@ export async function adminCommand(
     return await client.call(name, ...rest);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    throw new Error(`${host}:${port} ${args.join(' ')}: ${reason}`);
+    throw new Error(`${host}:${port} ${args.join(' ')}: ${reason}`, { cause: err });
   } finally {
     client.disconnect();
   }

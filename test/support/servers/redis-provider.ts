@@ -30,6 +30,7 @@ export async function provideRedis(log: (line: string) => void = () => {}): Prom
     throw new Error(
       'No Redis available. Set REDIS_URL=redis://host:port, or run a container runtime (Docker) ' +
         `for testcontainers, or install redis-server (apt-get install -y redis-server). Last error: ${reason}`,
+      { cause: err },
     );
   }
 }

@@ -272,6 +272,7 @@ export async function spawnRedisServer(options: SpawnRedisOptions = {}): Promise
         throw new Error(
           `cannot start '${binary}': not found. Install Redis (apt-get install -y redis-server) ` +
             'or set REDIS_URL to a Redis you own.',
+          { cause: err },
         );
       }
       throw err;
