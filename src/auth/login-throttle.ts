@@ -4,7 +4,7 @@ import { SessionStore } from '../core/store.js';
 import { RESOLVED_SESSION_OPTIONS, type ResolvedSessionOptions } from '../options/resolve.js';
 
 /** What to do with a login attempt. */
-export interface ThrottleVerdict {
+interface ThrottleVerdict {
   /** Refuse with 429 and this `Retry-After` (seconds); null to go on. */
   retryAfterSeconds: number | null;
   /** Wait this long before checking the password (slows guessing down). */

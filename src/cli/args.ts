@@ -41,8 +41,8 @@ function protectSessionIds(argv: readonly string[]): string[] {
   return [...options, '--', ...positionals, ...tail];
 }
 
-export const DEFAULT_PREFIX = 'session:';
-export const DEFAULT_TTL_SECONDS = 1800;
+const DEFAULT_PREFIX = 'session:';
+const DEFAULT_TTL_SECONDS = 1800;
 /** Ten years, the module's own bound. */
 const MAX_TTL_SECONDS = 315_360_000;
 
@@ -95,7 +95,7 @@ export interface Invocation {
   ttlSeconds: number;
 }
 
-export type Parsed = { kind: 'help' } | { kind: 'run'; invocation: Invocation } | { kind: 'usage-error'; message: string };
+type Parsed = { kind: 'help' } | { kind: 'run'; invocation: Invocation } | { kind: 'usage-error'; message: string };
 
 const usageError = (message: string): Parsed => ({ kind: 'usage-error', message });
 

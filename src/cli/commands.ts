@@ -5,25 +5,11 @@ import { MAX_LIST_LIMIT } from '../core/page.js';
 import type { Session } from '../core/types.js';
 import { userIndexSegment } from '../core/keys.js';
 import { Exit, type CliUserId, type Command } from './args.js';
+import type { CommandContext, CommandOutput } from './context.js';
 import { stats } from './stats.js';
 import { safeJson, safeText, shortTime, table } from './format.js';
 
 /** What a command works with: the library's own service and key names, and the connection. */
-export interface CommandContext {
-  service: SessionService;
-  /** Only for key names (`sessionKey`, `indexKey`): the layout stays the library's. */
-  store: SessionStore;
-  client: Redis;
-  prefix: string;
-  json: boolean;
-}
-
-export interface CommandOutput {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
-
 const ok = (stdout: string): CommandOutput => ({ exitCode: Exit.Ok, stdout, stderr: '' });
 
 /** Runs one command. Redis failures propagate (the caller maps them to exit 3). */

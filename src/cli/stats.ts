@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { KEY_LAYOUT, kindOfKey, type KeyKind } from '../core/keys.js';
 import { Exit } from './args.js';
-import type { CommandContext, CommandOutput } from './commands.js';
+import type { CommandContext, CommandOutput } from './context.js';
 import { bytes, safeJson, safeText } from './format.js';
 
 // `nestjs-redis-session stats`: counts the keys under the prefix by the rows of core/keys.ts's

@@ -66,7 +66,7 @@ export function sessionIdOfKey(keyPrefix: string, key: string): string | null {
 }
 
 /** What every login throttle key starts with: `<prefix>throttle:`. */
-export function throttlePrefix(keyPrefix: string): string {
+function throttlePrefix(keyPrefix: string): string {
   return `${keyPrefix}throttle:`;
 }
 

@@ -10,7 +10,7 @@ import { sessionKey } from './keys.js';
  */
 
 /** Ids per step of `revokeAll` (and of the liveness check when evicting past the cap). */
-export const REVOKE_CHUNK = 1000;
+const REVOKE_CHUNK = 1000;
 
 /** Where the steps run: the writer connection, the key prefix, and whether keys may live on several nodes. */
 export interface BulkTarget {

@@ -58,7 +58,7 @@ function isSpace(code: number): boolean {
 }
 
 /** Attributes of a Set-Cookie header, built once at boot. */
-export interface CookieAttributes {
+interface CookieAttributes {
   path: string;
   domain: string | undefined;
   secure: boolean;

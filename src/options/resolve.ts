@@ -6,7 +6,7 @@ import { isObject } from './values.js';
 /** Injection token of the resolved, validated options (`ResolvedSessionOptions`). */
 export const RESOLVED_SESSION_OPTIONS = Symbol('nestjs-redis-session:config');
 
-export type SessionTransportKind = 'cookie' | 'bearer' | 'both';
+type SessionTransportKind = 'cookie' | 'bearer' | 'both';
 
 /** Options after defaults, in the units the code uses. Built once at boot. */
 export interface ResolvedSessionOptions {

@@ -149,7 +149,7 @@ export function validateCsrf(csrf: unknown, problems: string[]): void {
 }
 
 /** `scheme://host[:port]` in lower case, or null for anything that is not an http(s) origin. */
-export function normalizeOrigin(value: string): string | null {
+function normalizeOrigin(value: string): string | null {
   try {
     const url = new URL(value);
     if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin === 'null') return null;

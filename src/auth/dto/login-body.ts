@@ -9,7 +9,7 @@ import { LoginDto } from './login.js';
  */
 export const MAX_LOGIN_BODY_BYTES = 8192;
 
-export const LOGIN_BODY_TOO_LARGE = `Login body too large (over ${MAX_LOGIN_BODY_BYTES} bytes)`;
+const LOGIN_BODY_TOO_LARGE = `Login body too large (over ${MAX_LOGIN_BODY_BYTES} bytes)`;
 
 /** The request parts the login body is read from. */
 export interface LoginBodyRequest {

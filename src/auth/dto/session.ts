@@ -65,7 +65,7 @@ export class SessionListItemDto extends SessionDto implements SessionListItem {
 }
 
 /** The user in the login response: id, username, role and custom data; never a password. */
-export class SessionUserDto implements SessionUser {
+class SessionUserDto implements SessionUser {
   [key: string]: unknown;
 
   @ApiProperty({ oneOf: [{ type: 'string' }, { type: 'integer' }], example: 1 })

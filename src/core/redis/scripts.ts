@@ -11,7 +11,7 @@ import type { Cluster, Redis } from 'ioredis';
  * method to the client object: on a client the app owns and passes in, an unprefixed name
  * such as `indexAdd` could replace one of the app's own commands, or be replaced by it.
  */
-export interface SessionScripts {
+interface SessionScripts {
   /** Lists a new session in its user's index; evicts past the cap. See lua/index-add-1.lua. */
   nrsIndexAdd(
     indexKey: string,

@@ -11,7 +11,7 @@ interface PromCounter {
 interface PromHistogram {
   observe(labels: Record<string, string>, value: number): void;
 }
-export interface PromRegistry {
+interface PromRegistry {
   getSingleMetric(name: string): unknown;
 }
 interface PromClient {
