@@ -1,6 +1,4 @@
-import type { Redis } from 'ioredis';
 import type { SessionService } from '../core/service.js';
-import type { SessionStore } from '../core/store.js';
 import { MAX_LIST_LIMIT } from '../core/page.js';
 import type { Session } from '../core/types.js';
 import { userIndexSegment } from '../core/keys.js';
