@@ -7,7 +7,6 @@ import type { CommandContext, CommandOutput } from './context.js';
 import { stats } from './stats.js';
 import { safeJson, safeText, shortTime, table } from './format.js';
 
-/** What a command works with: the library's own service and key names, and the connection. */
 const ok = (stdout: string): CommandOutput => ({ exitCode: Exit.Ok, stdout, stderr: '' });
 
 /** Runs one command. Redis failures propagate (the caller maps them to exit 3). */

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { SessionService } from '../core/service.js';
 import type { SessionStore } from '../core/store.js';
 
-/** What every CLI command gets, and what it answers. */
+/** What a command works with: the library's own service and key names, and the connection. */
 export interface CommandContext {
   service: SessionService;
   /** Only for key names (`sessionKey`, `indexKey`): the layout stays the library's. */
