@@ -1,7 +1,8 @@
 // The public API of nestjs-redis-session. Anything not exported here is internal.
 export { SessionModule } from './session.module.js';
 export { SessionService } from './core/service.js';
-export { SessionGuard } from './http/guard.js';
+export { SessionGuard, type GuardedRequest } from './http/guard.js';
+export type { TokenLookup } from './http/transport.js';
 export { AuthController } from './auth/controller.js';
 export type { LoginResponse } from './auth/types.js';
 export { LoginDto } from './auth/dto/login.js';
