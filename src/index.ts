@@ -1,6 +1,7 @@
 // The public API of nestjs-redis-session. Anything not exported here is internal.
 export { SessionModule } from './session.module.js';
 export { SessionService } from './core/service.js';
+export { SessionAuth } from './auth/session-auth.js';
 export { SessionGuard, type GuardedRequest } from './http/guard.js';
 export type { TokenLookup } from './http/transport.js';
 export { AuthController } from './auth/controller.js';

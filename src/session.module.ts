@@ -2,6 +2,7 @@ import { Inject, Module, Optional, RequestMethod, type MiddlewareConsumer, type 
 import { LoginBodyLimitMiddleware } from './auth/dto/login-body-limit.js';
 import { LoginService } from './auth/login-service.js';
 import { SessionLoginThrottle } from './auth/login-throttle.js';
+import { SessionAuth } from './auth/session-auth.js';
 import { SessionCounters } from './core/counters.js';
 import { SessionEventSink } from './core/events.js';
 import { SessionRedis } from './core/redis/connection.js';
@@ -40,6 +41,7 @@ import { SessionConfigurableModule, SESSION_CONTROLLER_ENABLED, SESSION_MODULE_O
     SessionCookies,
     SessionCsrf,
     SessionLoginThrottle,
+    SessionAuth,
     LoginService,
     SessionMetrics,
     SessionEvents,
@@ -52,8 +54,18 @@ import { SessionConfigurableModule, SESSION_CONTROLLER_ENABLED, SESSION_MODULE_O
     openApiProvider,
   ],
   // The guard is instantiated in every module that uses it, so its dependencies are exported too;
-  // SessionStore for the health indicator (nestjs-redis-session/health).
-  exports: [SessionService, SessionGuard, SessionTransport, SessionCsrf, SessionMetrics, RESOLVED_SESSION_OPTIONS, SessionStore],
+  // SessionStore for the health indicator (nestjs-redis-session/health); SessionAuth for the
+  // app's own sign-in routes.
+  exports: [
+    SessionService,
+    SessionAuth,
+    SessionGuard,
+    SessionTransport,
+    SessionCsrf,
+    SessionMetrics,
+    RESOLVED_SESSION_OPTIONS,
+    SessionStore,
+  ],
 })
 export class SessionModule extends SessionConfigurableModule implements NestModule {
   constructor(@Optional() @Inject(SESSION_CONTROLLER_ENABLED) private readonly controllerEnabled = false) {

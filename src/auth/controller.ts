@@ -15,12 +15,10 @@ import {
 import { DEFAULT_LIST_LIMIT } from '../core/page.js';
 import { SessionService } from '../core/service.js';
 import type { Session, SessionListItem } from '../core/types.js';
-import { SessionCsrf } from '../http/csrf.js';
 import { CurrentSession } from '../http/decorators/current-session.js';
 import { Public } from '../http/decorators/public.js';
 import { SessionGuard } from '../http/guard.js';
 import { setResponseHeader, type HttpRequestLike } from '../http/request.js';
-import { SessionTransport } from '../http/transport.js';
 import {
   AuthControllerDocs,
   CurrentSessionDocs,
@@ -35,6 +33,7 @@ import { readLoginBody, type LoginBodyRequest } from './dto/login-body.js';
 import type { LoginDto } from './dto/login.js';
 import { nextPageTarget, parseListQuery } from './list-query.js';
 import { LoginService } from './login-service.js';
+import { SessionAuth } from './session-auth.js';
 import type { LoginResponse } from './types.js';
 
 /**
@@ -47,8 +46,7 @@ export class AuthController {
   constructor(
     private readonly sessions: SessionService,
     private readonly logins: LoginService,
-    private readonly transport: SessionTransport,
-    private readonly csrf: SessionCsrf,
+    private readonly auth: SessionAuth,
     private readonly metrics: SessionMetrics,
   ) {}
 
@@ -91,9 +89,7 @@ export class AuthController {
     // login-CSRF chains), whether or not the cookie came: with SameSite=Lax a cross-site form
     // POST carries none, yet the answer would clear it and the site's storage
     // (Clear-Site-Data). A bearer token is never sent by a browser on its own: no CSRF there.
-    if (!this.transport.hasBearer(request)) this.csrf.checkOrigin(request);
-    await this.logins.logout(request);
-    this.logins.endClientSide(response);
+    await this.auth.signOut(request, response);
   }
 
   /** 200 with the current session; 401 without one. */
@@ -143,7 +139,7 @@ export class AuthController {
   ): Promise<void> {
     const revoked = await this.sessions.revoke(session.userId, id);
     if (!revoked) throw new NotFoundException('No such session');
-    if (id === session.id) this.logins.endClientSide(response);
+    if (id === session.id) this.auth.endClientSide(response);
   }
 
   /** 204 after revoking every session of the user, the current one included. */
@@ -154,6 +150,6 @@ export class AuthController {
   @HttpCode(HttpStatus.NO_CONTENT)
   async logoutAll(@CurrentSession() session: Session, @Res({ passthrough: true }) response: unknown): Promise<void> {
     await this.sessions.revokeAll(session.userId);
-    this.logins.endClientSide(response);
+    this.auth.endClientSide(response);
   }
 }

@@ -7,34 +7,26 @@ import {
   ServiceUnavailableException,
   UnauthorizedException,
 } from '@nestjs/common';
-import { SessionService } from '../core/service.js';
-import { toPublicUser } from '../core/stored-user.js';
 import type { SessionCredentials } from '../options/types.js';
 import type { SessionUser } from '../core/types.js';
-import { SessionCookies } from '../http/cookies.js';
-import { SessionCsrf } from '../http/csrf.js';
 import { requestContext, setResponseHeader, type HttpRequestLike } from '../http/request.js';
-import { SessionTransport } from '../http/transport.js';
 import { SessionMetrics, type LoginResult } from '../integrations/metrics/metrics.js';
 import { RESOLVED_SESSION_OPTIONS, type ResolvedSessionOptions } from '../options/resolve.js';
 import { SessionLoginThrottle } from './login-throttle.js';
+import { SessionAuth } from './session-auth.js';
 import type { LoginResponse } from './types.js';
 
 const INVALID_CREDENTIALS = 'Invalid username or password';
 
 /**
- * A login from checked credentials to a cookie, in order: throttle (counted before the
- * password is checked), `validateCredentials`, fixation (any session the request carried is
- * ended), a new session, then the cookie (and CSRF cookie) with the module's attributes and
- * the response body. Metrics time every attempt. `AuthController` is its HTTP face.
+ * A password login, in order: throttle (counted before the password is checked),
+ * `validateCredentials`, then `SessionAuth.issue` (fixation, a new session, the cookies).
+ * Metrics time every attempt. `AuthController` is its HTTP face.
  */
 @Injectable()
 export class LoginService {
   constructor(
-    private readonly sessions: SessionService,
-    private readonly transport: SessionTransport,
-    private readonly cookies: SessionCookies,
-    private readonly csrf: SessionCsrf,
+    private readonly auth: SessionAuth,
     private readonly throttle: SessionLoginThrottle,
     private readonly metrics: SessionMetrics,
     @Inject(RESOLVED_SESSION_OPTIONS) private readonly config: ResolvedSessionOptions,
@@ -56,19 +48,6 @@ export class LoginService {
       this.metrics.login(loginResult(err), startedAt);
       throw err;
     }
-  }
-
-  /** Ends every session the request carries; the client's side is `endClientSide`. */
-  async logout(request: HttpRequestLike): Promise<void> {
-    await Promise.all(this.transport.extractAll(request).map((token) => this.sessions.destroy(token)));
-  }
-
-  /** The client's side of a logout: the browser drops the cookies and what it kept for the site. */
-  endClientSide(response: unknown): void {
-    if (this.config.clearSiteData) setResponseHeader(response, 'Clear-Site-Data', this.config.clearSiteData);
-    if (!this.transport.usesCookie) return;
-    this.cookies.clearCookie(response);
-    if (this.csrf.doubleSubmit) this.csrf.clearCookie(response);
   }
 
   private async authenticate(body: SessionCredentials, request: HttpRequestLike, response: unknown): Promise<LoginResponse> {
@@ -95,17 +74,7 @@ export class LoginService {
     }
     if (!user) throw new UnauthorizedException(INVALID_CREDENTIALS);
     await this.throttle.succeeded(body.username, context.ip);
-    // Session fixation: whatever token came with the login is ended, never reused.
-    await this.logout(request);
-    const { token, session } = await this.sessions.create(user, context);
-    if (this.transport.usesCookie) this.cookies.setCookie(response, token, session.absoluteExpiresAt);
-    const result: LoginResponse = { user: toPublicUser(session), session };
-    if (this.transport.usesBearer) result.token = token;
-    if (this.csrf.doubleSubmit) {
-      result.csrfToken = this.csrf.tokenFor(token);
-      this.csrf.setCookie(response, result.csrfToken);
-    }
-    return result;
+    return this.auth.issue(request, response, user);
   }
 }
 
