@@ -1,7 +1,7 @@
 import { ConfigurableModuleBuilder, type Provider } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AuthController } from './auth/controller.js';
-import { SessionGuard } from './http/guard.js';
+import { SessionGlobalGuard } from './http/global-guard.js';
 import { SESSION_DEFAULTS } from './options/defaults.js';
 import type { SessionModuleExtras, SessionModuleFactoryOptions } from './options/types.js';
 
@@ -20,8 +20,9 @@ export const { ConfigurableModuleClass: SessionConfigurableModule, MODULE_OPTION
       { controller: SESSION_DEFAULTS.controller, globalGuard: SESSION_DEFAULTS.globalGuard, isGlobal: SESSION_DEFAULTS.isGlobal },
       (definition, extras) => {
         const providers: Provider[] = [...(definition.providers ?? [])];
-        // useExisting: the global guard is the same instance the module exports.
-        if (extras.globalGuard) providers.push({ provide: APP_GUARD, useExisting: SessionGuard });
+        // A class of its own: it lets through the handlers no session can reach (RPC), which
+        // an explicit @UseGuards(SessionGuard) refuses.
+        if (extras.globalGuard) providers.push(SessionGlobalGuard, { provide: APP_GUARD, useExisting: SessionGlobalGuard });
         providers.push({ provide: SESSION_CONTROLLER_ENABLED, useValue: extras.controller !== false });
         return {
           ...definition,

@@ -45,8 +45,9 @@ export class SessionGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const rules = this.routeRules(context);
     if (rules.isPublic) return true;
-    // HTTP only; a guard that cannot check a WebSocket or RPC call refuses it.
-    if (context.getType() !== 'http') return false;
+    if (context.getType() !== 'http') {
+      return this.onUnsupportedContext(context, rules.roles !== undefined || rules.freshWithinMs !== undefined);
+    }
     if (!this.metrics.enabled) return this.check(context, rules);
     return this.checkMeasured(context, rules);
   }
@@ -113,6 +114,17 @@ export class SessionGuard implements CanActivate {
   protected onUnauthenticated(context: ExecutionContext, exception: UnauthorizedException | ForbiddenException): boolean {
     setResponseHeader(context.switchToHttp().getResponse(), 'Cache-Control', 'no-store');
     throw exception;
+  }
+
+  /**
+   * A call the guard cannot authenticate: no session travels with it (an RPC/microservice
+   * message). `decorated` says whether the handler asks for `@Roles()` or
+   * `@RequireFreshSession()`. Refused here (`@UseGuards(SessionGuard)` on such a handler
+   * asks for a session it can never have); the global guard (`globalGuard: true`) lets
+   * undecorated handlers through unchanged.
+   */
+  protected onUnsupportedContext(_context: ExecutionContext, _decorated: boolean): boolean {
+    return false;
   }
 
   /** Whether the session may use a route restricted to `roles`. */
