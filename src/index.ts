@@ -2,6 +2,7 @@
 export { SessionModule } from './session.module.js';
 export { SessionService } from './core/service.js';
 export { SessionAuth } from './auth/session-auth.js';
+export { SessionStreams } from './http/streams.js';
 export { SessionGuard, type GuardedRequest } from './http/guard.js';
 export type { TokenLookup } from './http/transport.js';
 export { AuthController } from './auth/controller.js';

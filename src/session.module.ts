@@ -6,11 +6,13 @@ import { SessionAuth } from './auth/session-auth.js';
 import { SessionCounters } from './core/counters.js';
 import { SessionEventSink } from './core/events.js';
 import { SessionRedis } from './core/redis/connection.js';
+import { SessionLive } from './core/live.js';
 import { SessionService } from './core/service.js';
 import { SessionStore } from './core/store.js';
 import { SessionCookies } from './http/cookies.js';
 import { SessionCsrf } from './http/csrf.js';
 import { SessionGuard } from './http/guard.js';
+import { SessionStreams } from './http/streams.js';
 import { SessionTransport } from './http/transport.js';
 import { SessionEvents } from './integrations/events/events.js';
 import { SessionExpirySubscriber } from './integrations/events/expiry-subscriber.js';
@@ -36,6 +38,7 @@ import { SessionConfigurableModule, SESSION_CONTROLLER_ENABLED, SESSION_MODULE_O
     SessionBootCheck,
     SessionRedis,
     SessionStore,
+    SessionLive,
     SessionService,
     SessionTransport,
     SessionCookies,
@@ -50,6 +53,7 @@ import { SessionConfigurableModule, SESSION_CONTROLLER_ENABLED, SESSION_MODULE_O
     { provide: SessionCounters, useExisting: SessionMetrics },
     { provide: SessionEventSink, useExisting: SessionEvents },
     SessionGuard,
+    SessionStreams,
     // Applies the OpenAPI decorators when @nestjs/swagger is installed (an optional peer).
     openApiProvider,
   ],
@@ -59,6 +63,8 @@ import { SessionConfigurableModule, SESSION_CONTROLLER_ENABLED, SESSION_MODULE_O
   exports: [
     SessionService,
     SessionAuth,
+    SessionLive,
+    SessionStreams,
     SessionGuard,
     SessionTransport,
     SessionCsrf,

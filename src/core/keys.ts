@@ -65,6 +65,14 @@ export function sessionIdOfKey(keyPrefix: string, key: string): string | null {
   return isSessionId(id) ? id : null;
 }
 
+/**
+ * The pub/sub channel on which session ends are announced (`liveRevocation`): `<prefix>ended`.
+ * A channel, not a key: it holds nothing.
+ */
+export function endedChannel(keyPrefix: string): string {
+  return `${keyPrefix}ended`;
+}
+
 /** What every login throttle key starts with: `<prefix>throttle:`. */
 function throttlePrefix(keyPrefix: string): string {
   return `${keyPrefix}throttle:`;

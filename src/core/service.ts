@@ -12,6 +12,7 @@ import {
 } from './events.js';
 import { checkUserId } from './keys.js';
 import { checkLimit, decodeCursor, encodeCursor } from './page.js';
+import { SessionLive } from './live.js';
 import { SessionStore, type StoredEntry } from './store.js';
 import { toStoredSession } from './stored-user.js';
 import { generateToken, isSessionId, sessionIdOf, tokenDeadline } from './token.js';
@@ -42,6 +43,7 @@ export class SessionService {
     private readonly store: SessionStore,
     private readonly events: SessionEventSink,
     private readonly counters: SessionCounters,
+    private readonly live: SessionLive,
     @Inject(RESOLVED_SESSION_OPTIONS) config: ResolvedSessionOptions,
   ) {
     this.ttlMs = config.ttlMs;
@@ -100,6 +102,7 @@ export class SessionService {
     const id = sessionIdOf(token);
     const stored = await this.store.destroy(id);
     if (!stored) return false;
+    this.live.announce([id]);
     this.events.emit(SessionEvent.Destroyed, { sessionId: id, userId: stored.userId } satisfies SessionDestroyedEvent);
     this.counters.revoked('logout');
     return true;
@@ -183,6 +186,7 @@ export class SessionService {
     const nextToken = generateToken(deadline);
     const id = sessionIdOf(nextToken);
     const evicted = await this.store.insert(id, value, pxMs, stored.userId, deadline, now, oldId);
+    this.live.announce([oldId]);
     this.events.emit(SessionEvent.Rotated, {
       sessionId: id,
       previousSessionId: oldId,
@@ -193,6 +197,7 @@ export class SessionService {
   }
 
   private emitRevoked(ids: string[], userId: string | number, reason: SessionRevokedEvent['reason']): void {
+    this.live.announce(ids);
     this.counters.revoked(reason, ids.length);
     for (const sessionId of ids) {
       this.events.emit(SessionEvent.Revoked, { sessionId, userId, reason } satisfies SessionRevokedEvent);

@@ -25,6 +25,7 @@ export interface ResolvedSessionOptions {
   readonly replicas: number;
   readonly replicationTimeoutMs: number;
   readonly expiredEvents: boolean;
+  readonly liveRevocation: boolean;
   /** Bytes of JSON-encoded custom data a session may hold. */
   readonly maxDataBytes: number;
   /** The `Clear-Site-Data` value for logouts, or null for none. */
@@ -87,6 +88,7 @@ export function resolveSessionOptions(raw: unknown): ResolvedSessionOptions {
     replicas: positive(options.replication?.replicas, D.replication.replicas),
     replicationTimeoutMs: positive(options.replication?.timeoutMs, D.replication.timeoutMs),
     expiredEvents: options.expiredEvents === true,
+    liveRevocation: options.liveRevocation === true,
     maxDataBytes: positive(options.maxDataBytes, D.maxDataBytes),
     csrf: resolveCsrf(options.csrf),
     loginThrottle: resolveThrottle(options.loginThrottle),

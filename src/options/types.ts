@@ -112,6 +112,15 @@ export interface SessionModuleFactoryOptions {
   /** With `durability: 'replicated'`: replicas that must acknowledge (default 1) and how long to wait, in ms (default 250). */
   replication?: { replicas?: number; timeoutMs?: number };
   /**
+   * Close sockets and SSE streams on every app instance within about a second when their
+   * session ends (logout, revoke, revoke-all, rotate, eviction): each end is PUBLISHed on the
+   * channel `<prefix>ended`, and each instance keeps one subscriber connection while it has
+   * sessions to watch. Costs one PUBLISH per ended session (never one per request); an ACL
+   * user needs `+publish +subscribe` and `&<prefix>ended`. Off: ends on this instance and
+   * expiries still close them. Default `false`.
+   */
+  liveRevocation?: boolean;
+  /**
    * Emit `session.expired` when Redis expires a session key (keyspace notifications: the
    * server needs `notify-keyspace-events` with `E` and `x`, e.g. `Ex`). Needs
    * `@nestjs/event-emitter`. Notifications are fire-and-forget (lost while disconnected,

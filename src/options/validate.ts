@@ -22,6 +22,7 @@ const KNOWN_OPTIONS = new Set([
   'durability',
   'replication',
   'expiredEvents',
+  'liveRevocation',
   'csrf',
   'loginThrottle',
   'metrics',
@@ -106,7 +107,7 @@ export function validateSessionOptions(raw: unknown): string[] {
       `\`clearSiteData\` must be false or quoted directives such as '"cookies", "storage"' (got ${show(raw.clearSiteData)}).`,
     );
   }
-  for (const flag of ['controller', 'globalGuard', 'isGlobal', 'expiredEvents'] as const) {
+  for (const flag of ['controller', 'globalGuard', 'isGlobal', 'expiredEvents', 'liveRevocation'] as const) {
     if (raw[flag] !== undefined && typeof raw[flag] !== 'boolean') {
       problems.push(`\`${flag}\` must be true or false (got ${show(raw[flag])}).`);
     }
