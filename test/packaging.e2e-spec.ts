@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -65,6 +65,7 @@ async function packageDir(work: string): Promise<string> {
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   const args = ['-p', 'tsconfig.build.json', '--outDir', out, '--incremental', '--tsBuildInfoFile', buildInfo];
   await run(process.execPath, [tsc, ...args], { cwd: ROOT, env: cleanEnv(), timeout: 120_000 });
+  removeOrphans(out);
   const dir = join(work, 'package');
   cpSync(out, join(dir, 'dist'), { recursive: true });
   // What nest-cli.json's assets copy.
@@ -75,6 +76,23 @@ async function packageDir(work: string): Promise<string> {
   }
   for (const file of ['package.json', 'README.md']) copyFileSync(join(ROOT, file), join(dir, file));
   return dir;
+}
+
+/**
+ * Drops compiled files whose source is gone (a file moved or deleted since the cache was
+ * built): tsc --incremental writes new outputs but never removes old ones.
+ */
+function removeOrphans(out: string, dir = out): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      removeOrphans(out, path);
+      if (readdirSync(path).length === 0) rmSync(path, { recursive: true });
+      continue;
+    }
+    const source = join(ROOT, 'src', relative(out, path)).replace(/\.(js|d\.ts|js\.map|d\.ts\.map)$/, '.ts');
+    if (!existsSync(source)) rmSync(path);
+  }
 }
 
 /** Child processes run like a user's: without Jest's NODE_OPTIONS. */

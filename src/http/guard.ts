@@ -3,6 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { SessionService } from '../core/service.js';
 import type { Session } from '../core/types.js';
 import { SessionMetrics, type GuardResult } from '../integrations/metrics/metrics.js';
+import { httpRequestOf, httpResponseOf } from './context.js';
 import { SessionCsrf } from './csrf.js';
 import { FRESH_SESSION_KEY, IS_PUBLIC_KEY, ROLES_KEY, SESSION_REQUEST_KEY } from './metadata.js';
 import { setResponseHeader, type HttpRequestLike } from './request.js';
@@ -45,7 +46,8 @@ export class SessionGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const rules = this.routeRules(context);
     if (rules.isPublic) return true;
-    if (context.getType() !== 'http') {
+    const type = context.getType<string>();
+    if (type !== 'http' && (type !== 'graphql' || httpRequestOf(context) === undefined)) {
       return this.onUnsupportedContext(context, rules.roles !== undefined || rules.freshWithinMs !== undefined);
     }
     if (!this.metrics.enabled) return this.check(context, rules);
@@ -95,9 +97,12 @@ export class SessionGuard implements CanActivate {
     return true;
   }
 
-  /** The request to authenticate. Override for a context whose request lives elsewhere. */
+  /**
+   * The request to authenticate: a REST route's, or the HTTP request a GraphQL operation came
+   * in (Apollo, Mercurius). Override for a context whose request lives elsewhere.
+   */
   protected getRequest(context: ExecutionContext): GuardedRequest {
-    return context.switchToHttp().getRequest<GuardedRequest>();
+    return httpRequestOf(context) as GuardedRequest;
   }
 
   /** The token the request carries, per `transport`. Override to read it from somewhere else. */
@@ -112,7 +117,15 @@ export class SessionGuard implements CanActivate {
    * refusal and a missing role come here too (403s).
    */
   protected onUnauthenticated(context: ExecutionContext, exception: UnauthorizedException | ForbiddenException): boolean {
-    setResponseHeader(context.switchToHttp().getResponse(), 'Cache-Control', 'no-store');
+    const response = httpResponseOf(context);
+    if (response) setResponseHeader(response, 'Cache-Control', 'no-store');
+    if (context.getType<string>() === 'graphql') {
+      // GraphQL's own error codes: graphql-js copies an error's `extensions` into the response
+      // (Mercurius adds none of its own; Apollo maps 401/403 to the same codes).
+      Object.assign(exception, {
+        extensions: { code: exception instanceof UnauthorizedException ? 'UNAUTHENTICATED' : 'FORBIDDEN' },
+      });
+    }
     throw exception;
   }
 
