@@ -3,6 +3,7 @@ export { SessionModule } from './session.module.js';
 export { SessionService } from './core/service.js';
 export { SessionAuth } from './auth/session-auth.js';
 export { SessionStreams } from './http/streams.js';
+export { SessionSockets, SESSION_ENDED_CLOSE_CODE } from './http/sockets.js';
 export { SessionGuard, type GuardedRequest } from './http/guard.js';
 export type { TokenLookup } from './http/transport.js';
 export { AuthController } from './auth/controller.js';

@@ -12,12 +12,14 @@ import { SessionStore } from './core/store.js';
 import { SessionCookies } from './http/cookies.js';
 import { SessionCsrf } from './http/csrf.js';
 import { SessionGuard } from './http/guard.js';
+import { SessionSockets } from './http/sockets.js';
 import { SessionStreams } from './http/streams.js';
 import { SessionTransport } from './http/transport.js';
 import { SessionEvents } from './integrations/events/events.js';
 import { SessionExpirySubscriber } from './integrations/events/expiry-subscriber.js';
 import { SessionMetrics } from './integrations/metrics/metrics.js';
 import { openApiProvider } from './integrations/openapi/decorators.js';
+import { wsExceptionProvider } from './integrations/websockets/ws-exception.js';
 import { SessionBootCheck } from './options/boot-check.js';
 import { RESOLVED_SESSION_OPTIONS, resolveModuleOptions } from './options/resolve.js';
 import { SessionConfigurableModule, SESSION_CONTROLLER_ENABLED, SESSION_MODULE_OPTIONS } from './session.module-definition.js';
@@ -54,6 +56,9 @@ import { SessionConfigurableModule, SESSION_CONTROLLER_ENABLED, SESSION_MODULE_O
     { provide: SessionEventSink, useExisting: SessionEvents },
     SessionGuard,
     SessionStreams,
+    SessionSockets,
+    // Loads WsException when @nestjs/websockets is installed (an optional peer).
+    wsExceptionProvider,
     // Applies the OpenAPI decorators when @nestjs/swagger is installed (an optional peer).
     openApiProvider,
   ],
@@ -65,6 +70,7 @@ import { SessionConfigurableModule, SESSION_CONTROLLER_ENABLED, SESSION_MODULE_O
     SessionAuth,
     SessionLive,
     SessionStreams,
+    SessionSockets,
     SessionGuard,
     SessionTransport,
     SessionCsrf,

@@ -17,6 +17,18 @@ export function httpRequestOf(context: ExecutionContext): object | undefined {
   return undefined;
 }
 
+/**
+ * Where a handler's validated session is kept: on the request for REST and GraphQL, on the
+ * socket for a gateway message (the guard replaces it at each message).
+ */
+export function sessionHolderOf(context: ExecutionContext): object | undefined {
+  if (context.getType<string>() === 'ws') {
+    const client: unknown = context.switchToWs().getClient();
+    return typeof client === 'object' && client !== null ? client : undefined;
+  }
+  return httpRequestOf(context);
+}
+
 /** The response to a REST route or a GraphQL request over HTTP (for headers such as `Cache-Control`). */
 export function httpResponseOf(context: ExecutionContext): object | undefined {
   const type = context.getType<string>();

@@ -57,6 +57,14 @@ export class SessionCsrf {
     return null;
   }
 
+  /**
+   * Whether a cookie-carried request may come from where it says it comes from, whatever its
+   * method: what a WebSocket handshake is checked with (cross-site WebSocket hijacking).
+   */
+  allowsOrigin(request: HttpRequestLike): boolean {
+    return !this.enabled || this.sameOriginOrTrusted(request);
+  }
+
   /** Only the origin part of the check (what logout uses: it needs no double-submit token). */
   checkOrigin(request: HttpRequestLike): void {
     if (!this.enabled || SAFE_METHODS.has(request.method ?? 'GET')) return;

@@ -3,10 +3,12 @@ import { Reflector } from '@nestjs/core';
 import { SessionService } from '../core/service.js';
 import type { Session } from '../core/types.js';
 import { SessionMetrics, type GuardResult } from '../integrations/metrics/metrics.js';
-import { httpRequestOf, httpResponseOf } from './context.js';
+import { asWsException } from '../integrations/websockets/ws-exception.js';
+import { httpRequestOf, httpResponseOf, sessionHolderOf } from './context.js';
 import { SessionCsrf } from './csrf.js';
 import { FRESH_SESSION_KEY, IS_PUBLIC_KEY, ROLES_KEY, SESSION_REQUEST_KEY } from './metadata.js';
 import { setResponseHeader, type HttpRequestLike } from './request.js';
+import { socketRequestOf } from './socket-request.js';
 import { SessionTransport, type TokenLookup } from './transport.js';
 
 interface RouteRules {
@@ -47,7 +49,7 @@ export class SessionGuard implements CanActivate {
     const rules = this.routeRules(context);
     if (rules.isPublic) return true;
     const type = context.getType<string>();
-    if (type !== 'http' && (type !== 'graphql' || httpRequestOf(context) === undefined)) {
+    if (type !== 'http' && !this.canAuthenticate(context, type)) {
       return this.onUnsupportedContext(context, rules.roles !== undefined || rules.freshWithinMs !== undefined);
     }
     if (!this.metrics.enabled) return this.check(context, rules);
@@ -82,11 +84,20 @@ export class SessionGuard implements CanActivate {
       if (lookup.fromCookie) {
         const refusal = this.csrf.refusal(request, lookup.token);
         if (refusal) return this.onUnauthenticated(context, refusal);
+        // A socket's handshake is a GET, yet a cross-site page opening it with the cookie is
+        // cross-site WebSocket hijacking: its origin is checked at every message.
+        if (context.getType<string>() === 'ws' && !this.csrf.allowsOrigin(request)) {
+          return this.onUnauthenticated(context, new ForbiddenException('Cross-site request refused'));
+        }
       }
       const found = await this.sessions.touch(lookup.token);
       if (!found) return this.onUnauthenticated(context, new UnauthorizedException('Invalid or expired session'));
       session = found;
       request[SESSION_REQUEST_KEY] = session;
+      if (context.getType<string>() === 'ws') {
+        // @CurrentSession in a gateway reads it from the socket; each message replaces it.
+        (sessionHolderOf(context) as GuardedRequest)[SESSION_REQUEST_KEY] = session;
+      }
     }
     if (rules.roles && !this.hasRole(session, rules.roles)) {
       return this.onUnauthenticated(context, new ForbiddenException('Insufficient role'));
@@ -98,11 +109,21 @@ export class SessionGuard implements CanActivate {
   }
 
   /**
-   * The request to authenticate: a REST route's, or the HTTP request a GraphQL operation came
-   * in (Apollo, Mercurius). Override for a context whose request lives elsewhere.
+   * The request to authenticate: a REST route's, the HTTP request a GraphQL operation came in
+   * (Apollo, Mercurius), or a socket's handshake for a gateway message (socket.io; a `ws`
+   * socket once `SessionSockets.authenticate` kept its upgrade request). Override for a
+   * context whose request lives elsewhere.
    */
   protected getRequest(context: ExecutionContext): GuardedRequest {
+    if (context.getType<string>() === 'ws') return socketRequestOf(context.switchToWs().getClient()) as GuardedRequest;
     return httpRequestOf(context) as GuardedRequest;
+  }
+
+  /** Whether a GraphQL or gateway context carries what the guard needs (an HTTP request, a handshake). */
+  private canAuthenticate(context: ExecutionContext, type: string): boolean {
+    if (type === 'graphql') return httpRequestOf(context) !== undefined;
+    if (type === 'ws') return socketRequestOf(context.switchToWs().getClient()) !== undefined;
+    return false;
   }
 
   /** The token the request carries, per `transport`. Override to read it from somewhere else. */
@@ -119,6 +140,10 @@ export class SessionGuard implements CanActivate {
   protected onUnauthenticated(context: ExecutionContext, exception: UnauthorizedException | ForbiddenException): boolean {
     const response = httpResponseOf(context);
     if (response) setResponseHeader(response, 'Cache-Control', 'no-store');
+    if (context.getType<string>() === 'ws') {
+      // Nest's gateway exception filter answers anything but a WsException with "Internal server error".
+      throw asWsException(exception.getStatus(), exception.message);
+    }
     if (context.getType<string>() === 'graphql') {
       // GraphQL's own error codes: graphql-js copies an error's `extensions` into the response
       // (Mercurius adds none of its own; Apollo maps 401/403 to the same codes).

@@ -1,0 +1,79 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { SessionLive } from '../core/live.js';
+import { SessionService } from '../core/service.js';
+import type { Session } from '../core/types.js';
+import { SessionCsrf } from './csrf.js';
+import { SESSION_REQUEST_KEY } from './metadata.js';
+import { handshakeOf, SOCKET_HANDSHAKE, socketRequestOf } from './socket-request.js';
+import { SessionTransport } from './transport.js';
+
+/** What the two socket kinds have in common, as far as ending them goes. */
+interface ClosableSocket {
+  [SESSION_REQUEST_KEY]?: Session;
+  [SOCKET_HANDSHAKE]?: unknown;
+  /** socket.io */
+  disconnect?: (close?: boolean) => unknown;
+  /** ws */
+  close?: (code?: number, reason?: string) => unknown;
+  once?: (event: string, listener: () => void) => unknown;
+}
+
+/** The close code a `ws` socket gets when its session ends or is refused (4000–4999 are the app's). */
+export const SESSION_ENDED_CLOSE_CODE = 4401;
+
+/**
+ * Sessions for WebSocket gateways (`@nestjs/platform-socket.io` or `@nestjs/platform-ws`).
+ * In `handleConnection`, `authenticate(client)` (socket.io) or `authenticate(client, request)`
+ * (ws) checks the handshake's session (the cookie, with its origin checked, or a bearer token in
+ * socket.io's `auth.token` or the `Authorization` header), refuses the connection without one,
+ * and disconnects the socket when its session ends: logout, revoke, rotate, eviction, expiry,
+ * on any instance with `liveRevocation: true`. Messages stay guarded by `SessionGuard`, one
+ * Redis command each, which also slides the session.
+ */
+@Injectable()
+export class SessionSockets {
+  private readonly logger = new Logger('SessionModule');
+
+  constructor(
+    private readonly sessions: SessionService,
+    private readonly transport: SessionTransport,
+    private readonly csrf: SessionCsrf,
+    private readonly live: SessionLive,
+  ) {}
+
+  /**
+   * The socket's session, or null after disconnecting it (no session, a cross-site cookie, or
+   * Redis unavailable). `request` is the upgrade request `ws` gateways receive as the second
+   * argument of `handleConnection`; socket.io needs none.
+   */
+  async authenticate(
+    client: object,
+    request?: { headers: Record<string, string | string[] | undefined>; socket?: { remoteAddress?: string } },
+  ): Promise<Session | null> {
+    const socket = client as ClosableSocket;
+    if (request) socket[SOCKET_HANDSHAKE] = handshakeOf(request);
+    const handshake = socketRequestOf(client);
+    const lookup = handshake ? this.transport.extract(handshake) : null;
+    let session: Session | null = null;
+    if (handshake && lookup?.token && (!lookup.fromCookie || this.csrf.allowsOrigin(handshake))) {
+      try {
+        session = await this.sessions.touch(lookup.token);
+      } catch (err) {
+        this.logger.warn(`A socket was refused: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    if (!session) {
+      end(socket);
+      return null;
+    }
+    socket[SESSION_REQUEST_KEY] = session;
+    const stop = this.live.watch(session.id, session.expiresAt, () => end(socket));
+    socket.once?.(typeof socket.disconnect === 'function' ? 'disconnect' : 'close', stop);
+    return session;
+  }
+}
+
+function end(socket: ClosableSocket): void {
+  if (typeof socket.disconnect === 'function') socket.disconnect(true);
+  else if (typeof socket.close === 'function') socket.close(SESSION_ENDED_CLOSE_CODE, 'Session ended');
+}
