@@ -38,7 +38,7 @@ const REPLICATION_PASSWORD = randomBytes(12).toString('hex');
 const WRONG_PASSWORD = `wrong-${randomBytes(6).toString('hex')}`;
 
 /** Every feature on: the rule the main flows run under. */
-const ALL_FEATURES: AclFeature[] = ['readyCheck', 'health', 'durability', 'expiredEvents'];
+const ALL_FEATURES: AclFeature[] = ['readyCheck', 'health', 'durability', 'expiredEvents', 'liveRevocation'];
 
 const expired: string[] = [];
 
@@ -446,7 +446,7 @@ describe('Redis with a password and a minimal ACL user', () => {
   });
 
   it("INFO is only ioredis's ready check: the rule without it works with enableReadyCheck: false", async () => {
-    await admin.call('ACL', 'SETUSER', 'sessions', 'reset', ...aclRule(PASSWORD, ['health']));
+    await admin.call('ACL', 'SETUSER', 'sessions', 'reset', ...aclRule(PASSWORD, ['health', 'liveRevocation']));
     const t = await secureApp({ redis: { url, options: { enableReadyCheck: false } } });
     try {
       await basicFlow(t.http);
@@ -569,7 +569,7 @@ describe("TLS (rediss://) with a CA of the test's own", () => {
     port = await findFreePort();
     server = await spawnRedisServer({
       port,
-      config: aclConfig(['readyCheck', 'health']),
+      config: aclConfig(['readyCheck', 'health', 'liveRevocation']),
       // TLS only: no plain-text port at all.
       args: [
         '--port',
@@ -671,11 +671,11 @@ describe("TLS (rediss://) with a CA of the test's own", () => {
 // Keep the README honest: the rule it documents is the one these tests run under.
 it('the README documents exactly the tested rule', () => {
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-  const rule = aclRule('long-random-password', ['readyCheck', 'health']).join(' ');
+  const rule = aclRule('long-random-password', ['readyCheck', 'health', 'liveRevocation']).join(' ');
   expect(rule).toBe(
-    `on >long-random-password ~session:* resetchannels -@all ${[...ACL_COMMANDS.base, 'info', 'ping'].map((c) => `+${c}`).join(' ')}`,
+    `on >long-random-password ~session:* resetchannels &session:ended -@all ${[...ACL_COMMANDS.base, 'info', 'ping', 'publish'].map((c) => `+${c}`).join(' ')}`,
   );
   expect(readme).toContain(`user sessions ${rule}\n`);
-  for (const command of aclCommands(['readyCheck', 'health', 'durability', 'expiredEvents']))
+  for (const command of aclCommands(['readyCheck', 'health', 'durability', 'expiredEvents', 'liveRevocation']))
     expect(readme).toContain(`+${command}`);
 });

@@ -59,13 +59,13 @@ const bob = { username: 'bob', password: 'bob-password' };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.each(ADAPTERS)('SSE streams end with their session (%s)', (adapter) => {
-  describe('two app instances with liveRevocation', () => {
+  describe('two app instances (liveRevocation on by default)', () => {
     let a: TestApp;
     let b: TestApp;
     beforeAll(async () => {
       const keyPrefix = uniquePrefix('sse');
-      a = await createTestApp({ keyPrefix, liveRevocation: true, isGlobal: true }, [StreamModule], { adapter });
-      b = await createTestApp({ keyPrefix, liveRevocation: true, isGlobal: true }, [StreamModule], { adapter });
+      a = await createTestApp({ keyPrefix, isGlobal: true }, [StreamModule], { adapter });
+      b = await createTestApp({ keyPrefix, isGlobal: true }, [StreamModule], { adapter });
     });
     afterAll(async () => {
       await a?.close();
@@ -122,7 +122,7 @@ describe.each(ADAPTERS)('SSE streams end with their session (%s)', (adapter) => 
   });
 
   it("without liveRevocation: a logout on the same instance ends the stream; an idle session's stream ends when it expires", async () => {
-    const t = await createTestApp({ ttl: 1, isGlobal: true }, [StreamModule], { adapter });
+    const t = await createTestApp({ ttl: 1, isGlobal: true, liveRevocation: false }, [StreamModule], { adapter });
     try {
       const server = t.app.getHttpServer();
       const port = listeningPort(server);

@@ -80,8 +80,8 @@ describe.each(ADAPTERS)('socket.io gateways (%s)', (adapter) => {
   let open: TestApp;
   beforeAll(async () => {
     const keyPrefix = uniquePrefix('ws');
-    a = await createTestApp({ keyPrefix, liveRevocation: true, isGlobal: true }, [GatewayModule], { adapter });
-    b = await createTestApp({ keyPrefix, liveRevocation: true, isGlobal: true }, [], { adapter });
+    a = await createTestApp({ keyPrefix, isGlobal: true }, [GatewayModule], { adapter });
+    b = await createTestApp({ keyPrefix, isGlobal: true }, [], { adapter });
     open = await createTestApp({ keyPrefix, isGlobal: true }, [OpenGatewayModule], { adapter });
   });
   afterAll(async () => {

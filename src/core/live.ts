@@ -22,7 +22,7 @@ const EXPIRY_GRACE_MS = 200;
  * Long-lived connections (sockets, SSE streams) that must end when their session does.
  *
  * - Ended on purpose (logout, revoke, revoke-all, rotate, eviction past the cap), on any
- *   instance: with `liveRevocation: true`, `SessionService` PUBLISHes the session ids on one
+ *   instance: with `liveRevocation` (the default), `SessionService` PUBLISHes the session ids on one
  *   channel, `<prefix>ended`; each instance holds one subscriber connection, opened when its
  *   first watch starts, and ends the watches of those ids.
  * - Expired (idle or absolute): a timer per watched session fires when its TTL runs out and

@@ -27,7 +27,7 @@ export const SESSION_ENDED_CLOSE_CODE = 4401;
  * (ws) checks the handshake's session (the cookie, with its origin checked, or a bearer token in
  * socket.io's `auth.token` or the `Authorization` header), refuses the connection without one,
  * and disconnects the socket when its session ends: logout, revoke, rotate, eviction, expiry,
- * on any instance with `liveRevocation: true`. Messages stay guarded by `SessionGuard`, one
+ * on any instance with `liveRevocation` (the default). Messages stay guarded by `SessionGuard`, one
  * Redis command each, which also slides the session.
  */
 @Injectable()

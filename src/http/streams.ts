@@ -15,7 +15,7 @@ import { SESSION_REQUEST_KEY } from './metadata.js';
  * }
  * ```
  * The stream completes (and the response ends) within about a second after a logout, a
- * revocation or a rotation on any instance (`liveRevocation: true`; without it, on this
+ * revocation or a rotation on any instance (`liveRevocation`, on by default; without it, on this
  * instance only), or when the session expires.
  */
 @Injectable()

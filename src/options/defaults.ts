@@ -18,7 +18,7 @@ export const SESSION_DEFAULTS = {
   /** With `durability: 'replicated'`: replicas that must acknowledge, and the wait in ms. */
   replication: { replicas: 1, timeoutMs: 250 },
   expiredEvents: false,
-  liveRevocation: false,
+  liveRevocation: true,
   clearSiteData: '"cache", "cookies", "storage"',
   csrf: { doubleSubmit: false, headerName: 'x-csrf-token' },
   loginThrottle: {

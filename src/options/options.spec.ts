@@ -319,7 +319,7 @@ describe('resolveSessionOptions', () => {
       replicas: 1,
       replicationTimeoutMs: 250,
       expiredEvents: false,
-      liveRevocation: false,
+      liveRevocation: true,
       csrf: { trustedOrigins: new Set(), doubleSubmit: false, headerName: 'x-csrf-token' },
       loginThrottle: {
         perUsername: { limit: 10, windowMs: 900_000 },
@@ -482,7 +482,7 @@ describe('resolveSessionOptions', () => {
       durability: 'none',
       replication: { replicas: 1, timeoutMs: 250 },
       expiredEvents: false,
-      liveRevocation: false,
+      liveRevocation: true,
       clearSiteData: '"cache", "cookies", "storage"',
       csrf: { doubleSubmit: false, headerName: 'x-csrf-token' },
       loginThrottle: {

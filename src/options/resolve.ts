@@ -88,7 +88,7 @@ export function resolveSessionOptions(raw: unknown): ResolvedSessionOptions {
     replicas: positive(options.replication?.replicas, D.replication.replicas),
     replicationTimeoutMs: positive(options.replication?.timeoutMs, D.replication.timeoutMs),
     expiredEvents: options.expiredEvents === true,
-    liveRevocation: options.liveRevocation === true,
+    liveRevocation: options.liveRevocation !== false,
     maxDataBytes: positive(options.maxDataBytes, D.maxDataBytes),
     csrf: resolveCsrf(options.csrf),
     loginThrottle: resolveThrottle(options.loginThrottle),

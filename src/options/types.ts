@@ -116,8 +116,9 @@ export interface SessionModuleFactoryOptions {
    * session ends (logout, revoke, revoke-all, rotate, eviction): each end is PUBLISHed on the
    * channel `<prefix>ended`, and each instance keeps one subscriber connection while it has
    * sessions to watch. Costs one PUBLISH per ended session (never one per request); an ACL
-   * user needs `+publish +subscribe` and `&<prefix>ended`. Off: ends on this instance and
-   * expiries still close them. Default `false`.
+   * user needs `+publish` and `&<prefix>ended` (and `+subscribe` once streams or sockets are
+   * watched). `false`: ends on this instance and expiries still close them, nothing is
+   * published. Default `true`.
    */
   liveRevocation?: boolean;
   /**

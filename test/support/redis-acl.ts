@@ -45,6 +45,8 @@ export const ACL_COMMANDS = {
   durability: ['wait'],
   /** `expiredEvents: true`, with the channel pattern below. */
   expiredEvents: ['subscribe'],
+  /** `liveRevocation` (on by default): every session end is PUBLISHed on `<prefix>ended`. */
+  liveRevocation: ['publish'],
 } as const;
 
 /**
@@ -78,6 +80,7 @@ export function aclRule(
     `~${prefix}*`,
     'resetchannels',
     ...(features.includes('expiredEvents') && !except.has(EXPIRED_EVENTS_CHANNEL) ? [`&${EXPIRED_EVENTS_CHANNEL}`] : []),
+    ...(features.includes('liveRevocation') ? [`&${prefix}ended`] : []),
     '-@all',
     ...aclCommands(features)
       .filter((command) => !except.has(command))
