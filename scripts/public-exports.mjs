@@ -1,6 +1,7 @@
 // The public surface of the built package, as users see it: every runtime export of each
 // entry point (with the static methods of classes and the keys of plain objects) and every
-// type-level export of its .d.ts (with the property names of exported interfaces).
+// type-level export of its .d.ts (with the members of exported interfaces and classes, `?` on
+// the optional ones, the static members of classes, the properties of object-shaped type aliases).
 //
 //   node scripts/public-exports.mjs [dist dir]           prints it as JSON
 //   node scripts/public-exports.mjs --write [dist dir]   saves it to test/fixtures/public-exports.json
@@ -21,20 +22,71 @@ const args = process.argv.slice(2);
 const mode = args.includes('--write') ? 'write' : args.includes('--check') ? 'check' : 'print';
 const dist = resolve(args.find((arg) => !arg.startsWith('--')) ?? join(ROOT, 'dist'));
 
+/**
+ * The static members of a class or function, its own and the inherited ones
+ * (`SessionModule.forRoot` comes from Nest's ConfigurableModuleClass), up to the first
+ * built-in constructor: Error's statics vary with the Node version and are not ours.
+ */
+function staticNames(fn) {
+  const names = new Set();
+  for (let c = fn; typeof c === 'function' && c !== Function.prototype; c = Object.getPrototypeOf(c)) {
+    if (c !== fn && Function.prototype.toString.call(c).includes('[native code]')) break;
+    for (const key of Object.getOwnPropertyNames(c)) {
+      if (!['length', 'name', 'prototype', 'caller', 'arguments'].includes(key)) names.add(key);
+    }
+  }
+  return [...names].sort();
+}
+
 function runtimeExports(module) {
   const out = {};
   for (const name of Object.keys(module).sort()) {
     const value = module[name];
     const entry = { typeof: typeof value };
     if (typeof value === 'function') {
-      const statics = Object.getOwnPropertyNames(value).filter((key) => !['length', 'name', 'prototype'].includes(key));
-      if (statics.length > 0) entry.statics = statics.sort();
+      const statics = staticNames(value);
+      if (statics.length > 0) entry.statics = statics;
     } else if (value && typeof value === 'object') {
       entry.keys = Object.keys(value).sort();
     }
     out[name] = entry;
   }
   return out;
+}
+
+/**
+ * The public and protected members of a type (protected ones are a subclass's API; private
+ * ones are not the surface), `?` marking the optional ones, symbol keys as `[NAME]`.
+ */
+function members(checker, type, keep = () => true) {
+  return checker
+    .getPropertiesOfType(type)
+    .filter(keep)
+    .flatMap((p) => {
+      const flags = (p.declarations ?? []).reduce((all, d) => all | ts.getCombinedModifierFlags(d), 0);
+      const raw = p.getName();
+      if (flags & ts.ModifierFlags.Private || raw.startsWith('#')) return [];
+      if (raw.startsWith('__') && !raw.startsWith('__@')) return [];
+      const name = raw.startsWith('__@') ? `[${checker.symbolToString(p)}]`.replace(/^\[\[(.*)\]\]$/, '[$1]') : raw;
+      const optional = p.flags & ts.SymbolFlags.Optional ? '?' : '';
+      return [`${flags & ts.ModifierFlags.Protected ? 'protected ' : ''}${name}${optional}`];
+    })
+    .sort();
+}
+
+/** Whether a symbol is declared in a file under `dir` (anonymous types: where they are written). */
+function declaredIn(dir, symbol) {
+  const prefix = `${dir.replaceAll('\\', '/')}/`;
+  return (symbol?.declarations ?? []).some((d) => d.getSourceFile().fileName.startsWith(prefix));
+}
+
+/** Whether a member comes from TypeScript's lib files or @types/node only. */
+function fromPlatform(program, symbol) {
+  const files = (symbol.declarations ?? []).map((d) => d.getSourceFile());
+  return (
+    files.length > 0 &&
+    files.every((f) => program.isSourceFileDefaultLibrary(f) || f.fileName.includes('/node_modules/@types/node/'))
+  );
 }
 
 function typeExports(dts) {
@@ -59,16 +111,35 @@ function typeExports(dts) {
     if (f & ts.SymbolFlags.Variable) kinds.push('variable');
     const entry = { kind: kinds.join('+') || 'other' };
     if (f & (ts.SymbolFlags.Interface | ts.SymbolFlags.Class)) {
+      entry.properties = members(checker, checker.getDeclaredTypeOfSymbol(symbol));
+    }
+    if (f & ts.SymbolFlags.Class) {
+      // The constructor's side: static members, inherited ones included (forRoot, forRootAsync).
+      // Error's statics (captureStackTrace...) come from lib.d.ts and @types/node, and vary with them.
+      const statics = members(checker, checker.getTypeOfSymbol(symbol), (p) => !fromPlatform(program, p)).filter(
+        (name) => name !== 'prototype',
+      );
+      if (statics.length > 0) entry.statics = statics;
+    }
+    if (f & ts.SymbolFlags.TypeAlias) {
+      // Object-shaped aliases: their properties; unions of object shapes: each member's, or the
+      // name of a member declared by a dependency (ioredis's RedisOptions: its fields are not ours).
       const type = checker.getDeclaredTypeOfSymbol(symbol);
-      // Public and protected members (a subclass's API); private ones are not the surface.
-      entry.properties = checker
-        .getPropertiesOfType(type)
-        .flatMap((p) => {
-          const flags = (p.declarations ?? []).reduce((all, d) => all | ts.getCombinedModifierFlags(d), 0);
-          if (flags & ts.ModifierFlags.Private || p.getName().startsWith('#') || p.getName().startsWith('__')) return [];
-          return [flags & ts.ModifierFlags.Protected ? `protected ${p.getName()}` : p.getName()];
-        })
-        .sort();
+      const objectLike = (t) => Boolean(t.flags & ts.TypeFlags.Object) || t.isIntersection();
+      const shape = (t) => {
+        if (!declaredIn(dist, t.aliasSymbol ?? t.getSymbol())) return checker.typeToString(t);
+        const props = members(checker, t);
+        return props.length === 0 && t.getCallSignatures().length > 0 ? null : props;
+      };
+      if (type.isUnion() && type.types.every(objectLike)) {
+        entry.variants = type.types
+          .map(shape)
+          .filter(Boolean)
+          .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+      } else if (objectLike(type)) {
+        const props = shape(type);
+        if (props) entry.properties = props;
+      }
     }
     out[exported.getName()] = entry;
   }
@@ -95,7 +166,13 @@ function differences(before, after, path = '') {
     const here = path ? `${path} › ${key}` : key;
     if (a === undefined) out.push(`+ ${here}: ${JSON.stringify(b)}`);
     else if (b === undefined) out.push(`- ${here}: ${JSON.stringify(a)}`);
-    else if (typeof a === 'object' && typeof b === 'object' && !Array.isArray(a)) out.push(...differences(a, b, here));
+    else if (Array.isArray(a) && Array.isArray(b)) {
+      // Lists of names: which ones went, which ones came.
+      const was = a.map((x) => JSON.stringify(x));
+      const is = b.map((x) => JSON.stringify(x));
+      for (const x of was.filter((x) => !is.includes(x))) out.push(`- ${here}: ${x}`);
+      for (const x of is.filter((x) => !was.includes(x))) out.push(`+ ${here}: ${x}`);
+    } else if (a && b && typeof a === 'object' && typeof b === 'object') out.push(...differences(a, b, here));
     else if (JSON.stringify(a) !== JSON.stringify(b)) out.push(`~ ${here}: ${JSON.stringify(a)} → ${JSON.stringify(b)}`);
   }
   return out;
@@ -110,7 +187,11 @@ else if (mode === 'write') {
 } else {
   const diff = differences(JSON.parse(readFileSync(SNAPSHOT, 'utf8')), current);
   if (diff.length > 0) {
-    console.error(`The public exports differ from ${SNAPSHOT}:\n${diff.join('\n')}`);
+    console.error(
+      `The public exports of ${dist} differ from ${SNAPSHOT}` +
+        ` (- only in the snapshot, + only in the build, ~ changed):\n${diff.join('\n')}\n` +
+        'A deliberate API change: node scripts/public-exports.mjs --write, and commit the snapshot with it.',
+    );
     process.exit(1);
   }
   console.log('public exports: same as the snapshot');
