@@ -43,13 +43,14 @@ class OpenGatewayModule {}
 const bob = { username: 'bob', password: 'bob-password' };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function connect(t: TestApp, options: { cookie?: string; origin?: string } = {}): ClientSocket {
+function connect(t: TestApp, options: { cookie?: string; origin?: string; token?: string } = {}): ClientSocket {
   const headers: Record<string, string> = {};
   if (options.cookie) headers.cookie = options.cookie;
   if (options.origin) headers.origin = options.origin;
   return io(`http://127.0.0.1:${listeningPort(t.app.getHttpServer())}`, {
     transports: ['websocket'],
     extraHeaders: headers,
+    auth: options.token ? { token: options.token } : undefined,
     // A connection of its own per socket: sockets to one host otherwise share the first one's headers.
     forceNew: true,
     reconnection: false,
@@ -80,8 +81,8 @@ describe.each(ADAPTERS)('socket.io gateways (%s)', (adapter) => {
   let open: TestApp;
   beforeAll(async () => {
     const keyPrefix = uniquePrefix('ws');
-    a = await createTestApp({ keyPrefix, isGlobal: true }, [GatewayModule], { adapter });
-    b = await createTestApp({ keyPrefix, isGlobal: true }, [], { adapter });
+    a = await createTestApp({ keyPrefix, isGlobal: true, transport: 'both' }, [GatewayModule], { adapter });
+    b = await createTestApp({ keyPrefix, isGlobal: true, transport: 'both' }, [], { adapter });
     open = await createTestApp({ keyPrefix, isGlobal: true }, [OpenGatewayModule], { adapter });
   });
   afterAll(async () => {
@@ -98,6 +99,41 @@ describe.each(ADAPTERS)('socket.io gateways (%s)', (adapter) => {
       expect(await socket.timeout(2000).emitWithAck('whoami')).toBe('bob');
     } finally {
       socket.disconnect();
+    }
+  });
+
+  it("a handshake with a bearer token in socket.io's auth.token (apps without cookies)", async () => {
+    const token = (await request(a.app.getHttpServer()).post('/auth/login').send(bob)).body.token as string;
+    const socket = connect(a, { token });
+    try {
+      await connected(socket);
+      expect(await socket.timeout(2000).emitWithAck('whoami')).toBe('bob');
+    } finally {
+      socket.disconnect();
+    }
+  });
+
+  it('a revoke on another instance (DELETE /auth/sessions/:id) disconnects the socket within a second', async () => {
+    const res = await request(a.app.getHttpServer()).post('/auth/login').send(bob);
+    const token = res.body.token as string;
+    const socket = connect(a, { token });
+    try {
+      await connected(socket);
+      const me = await request(a.app.getHttpServer()).get('/me').set('Authorization', `Bearer ${token}`);
+      let revokedAt = Number.POSITIVE_INFINITY;
+      const ended = disconnected(socket, () => performance.now() - revokedAt);
+      revokedAt = performance.now();
+      const revoke = await request(b.app.getHttpServer())
+        .delete(`/auth/sessions/${me.body.sessionId as string}`)
+        .set('Authorization', `Bearer ${token}`);
+      expect(revoke.status).toBe(204);
+      const after = await ended;
+      process.stdout.write(
+        `websocket (${adapter}): socket on instance A disconnected ${Math.round(after)} ms after the revoke on B\n`,
+      );
+      expect(after).toBeLessThan(1000);
+    } finally {
+      socket.close();
     }
   });
 

@@ -1,14 +1,24 @@
-import { ForbiddenException, Injectable, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import {
+  ForbiddenException,
+  Inject,
+  Logger,
+  Injectable,
+  UnauthorizedException,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { SessionLive } from '../core/live.js';
 import { SessionService } from '../core/service.js';
 import type { Session } from '../core/types.js';
 import { SessionMetrics, type GuardResult } from '../integrations/metrics/metrics.js';
 import { asWsException } from '../integrations/websockets/ws-exception.js';
-import { httpRequestOf, httpResponseOf, sessionHolderOf } from './context.js';
+import { graphqlSocketOf, httpRequestOf, httpResponseOf, sessionHolderOf } from './context.js';
 import { SessionCsrf } from './csrf.js';
 import { FRESH_SESSION_KEY, IS_PUBLIC_KEY, ROLES_KEY, SESSION_REQUEST_KEY } from './metadata.js';
 import { setResponseHeader, type HttpRequestLike } from './request.js';
 import { socketRequestOf } from './socket-request.js';
+import { endSocketWithSession } from './socket-watch.js';
 import { SessionTransport, type TokenLookup } from './transport.js';
 
 interface RouteRules {
@@ -35,6 +45,8 @@ export type GuardedRequest = HttpRequestLike & { [SESSION_REQUEST_KEY]?: Session
 export class SessionGuard implements CanActivate {
   /** Route metadata does not change after boot: read it once per handler. */
   private readonly rules = new WeakMap<object, WeakMap<object, RouteRules>>();
+  // A property, not a constructor parameter: subclasses that call super(...) keep compiling.
+  @Inject(SessionLive) private readonly live!: SessionLive;
 
   constructor(
     protected readonly sessions: SessionService,
@@ -50,6 +62,9 @@ export class SessionGuard implements CanActivate {
     if (rules.isPublic) return true;
     const type = context.getType<string>();
     if (type !== 'http' && !this.canAuthenticate(context, type)) {
+      // A resolver or a gateway is user-facing: without a request to read it is refused (a
+      // global guard must not wave it through), and the boot log says what to change.
+      if (type === 'graphql' || type === 'ws') return this.refuseUnreadable(context, type);
       return this.onUnsupportedContext(context, rules.roles !== undefined || rules.freshWithinMs !== undefined);
     }
     if (!this.metrics.enabled) return this.check(context, rules);
@@ -84,9 +99,9 @@ export class SessionGuard implements CanActivate {
       if (lookup.fromCookie) {
         const refusal = this.csrf.refusal(request, lookup.token);
         if (refusal) return this.onUnauthenticated(context, refusal);
-        // A socket's handshake is a GET, yet a cross-site page opening it with the cookie is
-        // cross-site WebSocket hijacking: its origin is checked at every message.
-        if (context.getType<string>() === 'ws' && !this.csrf.allowsOrigin(request)) {
+        // A WebSocket's handshake is a GET, yet a cross-site page opening it with the cookie is
+        // cross-site WebSocket hijacking: its origin is checked at every message and operation.
+        if (overWebSocket(context) && !this.csrf.allowsOrigin(request)) {
           return this.onUnauthenticated(context, new ForbiddenException('Cross-site request refused'));
         }
       }
@@ -94,10 +109,7 @@ export class SessionGuard implements CanActivate {
       if (!found) return this.onUnauthenticated(context, new UnauthorizedException('Invalid or expired session'));
       session = found;
       request[SESSION_REQUEST_KEY] = session;
-      if (context.getType<string>() === 'ws') {
-        // @CurrentSession in a gateway reads it from the socket; each message replaces it.
-        (sessionHolderOf(context) as GuardedRequest)[SESSION_REQUEST_KEY] = session;
-      }
+      if (context.getType<string>() !== 'http') this.keepOnSocket(context, session);
     }
     if (rules.roles && !this.hasRole(session, rules.roles)) {
       return this.onUnauthenticated(context, new ForbiddenException('Insufficient role'));
@@ -115,8 +127,24 @@ export class SessionGuard implements CanActivate {
    * context whose request lives elsewhere.
    */
   protected getRequest(context: ExecutionContext): GuardedRequest {
-    if (context.getType<string>() === 'ws') return socketRequestOf(context.switchToWs().getClient()) as GuardedRequest;
+    const type = context.getType<string>();
+    if (type === 'ws') return socketRequestOf(context.switchToWs().getClient()) as GuardedRequest;
+    if (type === 'graphql') return (graphqlSocketOf(context)?.request ?? httpRequestOf(context)) as GuardedRequest;
     return httpRequestOf(context) as GuardedRequest;
+  }
+
+  /**
+   * A gateway message: `@CurrentSession` reads the session from the socket (each message
+   * replaces it). An operation over graphql-ws: from its GraphQL context; and since a
+   * subscription goes on pushing without asking again, the connection is closed (4401) when the
+   * session ends, on any instance.
+   */
+  private keepOnSocket(context: ExecutionContext, session: Session): void {
+    const holder = sessionHolderOf(context) as GuardedRequest | undefined;
+    if (holder) holder[SESSION_REQUEST_KEY] = session;
+    if (context.getType<string>() !== 'graphql') return;
+    const socket = graphqlSocketOf(context)?.socket;
+    if (socket) endSocketWithSession(this.live, socket, session);
   }
 
   /** Whether a GraphQL or gateway context carries what the guard needs (an HTTP request, a handshake). */
@@ -124,6 +152,20 @@ export class SessionGuard implements CanActivate {
     if (type === 'graphql') return httpRequestOf(context) !== undefined;
     if (type === 'ws') return socketRequestOf(context.switchToWs().getClient()) !== undefined;
     return false;
+  }
+
+  private refuseUnreadable(context: ExecutionContext, type: 'graphql' | 'ws'): boolean {
+    if (!unreadableWarned.has(type)) {
+      unreadableWarned.add(type);
+      new Logger('SessionModule').warn(
+        type === 'ws'
+          ? 'SessionGuard refused a gateway message: its socket kept no handshake. With @nestjs/platform-ws, call ' +
+              'SessionSockets.authenticate(client, request) in handleConnection (request is its second argument).'
+          : 'SessionGuard refused a GraphQL operation: its context holds no request. A custom `context` function must ' +
+              'hand it on, e.g. context: ({ req, res }) => ({ req, res }).',
+      );
+    }
+    return this.onUnauthenticated(context, new UnauthorizedException('Authentication required'));
   }
 
   /** The token the request carries, per `transport`. Override to read it from somewhere else. */
@@ -188,6 +230,14 @@ export class SessionGuard implements CanActivate {
     }
     return rules;
   }
+}
+
+/** Each hint is logged once per process: a misconfigured gateway would otherwise log at every message. */
+const unreadableWarned = new Set<string>();
+
+function overWebSocket(context: ExecutionContext): boolean {
+  const type = context.getType<string>();
+  return type === 'ws' || (type === 'graphql' && graphqlSocketOf(context) !== undefined);
 }
 
 function guardResult(err: unknown): GuardResult {

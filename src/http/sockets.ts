@@ -5,21 +5,8 @@ import type { Session } from '../core/types.js';
 import { SessionCsrf } from './csrf.js';
 import { SESSION_REQUEST_KEY } from './metadata.js';
 import { handshakeOf, SOCKET_HANDSHAKE, socketRequestOf } from './socket-request.js';
+import { endSocket, endSocketWithSession } from './socket-watch.js';
 import { SessionTransport } from './transport.js';
-
-/** What the two socket kinds have in common, as far as ending them goes. */
-interface ClosableSocket {
-  [SESSION_REQUEST_KEY]?: Session;
-  [SOCKET_HANDSHAKE]?: unknown;
-  /** socket.io */
-  disconnect?: (close?: boolean) => unknown;
-  /** ws */
-  close?: (code?: number, reason?: string) => unknown;
-  once?: (event: string, listener: () => void) => unknown;
-}
-
-/** The close code a `ws` socket gets when its session ends or is refused (4000–4999 are the app's). */
-export const SESSION_ENDED_CLOSE_CODE = 4401;
 
 /**
  * Sessions for WebSocket gateways (`@nestjs/platform-socket.io` or `@nestjs/platform-ws`).
@@ -50,7 +37,7 @@ export class SessionSockets {
     client: object,
     request?: { headers: Record<string, string | string[] | undefined>; socket?: { remoteAddress?: string } },
   ): Promise<Session | null> {
-    const socket = client as ClosableSocket;
+    const socket = client as { [SESSION_REQUEST_KEY]?: Session; [SOCKET_HANDSHAKE]?: unknown };
     if (request) socket[SOCKET_HANDSHAKE] = handshakeOf(request);
     const handshake = socketRequestOf(client);
     const lookup = handshake ? this.transport.extract(handshake) : null;
@@ -63,17 +50,11 @@ export class SessionSockets {
       }
     }
     if (!session) {
-      end(socket);
+      endSocket(socket);
       return null;
     }
     socket[SESSION_REQUEST_KEY] = session;
-    const stop = this.live.watch(session.id, session.expiresAt, () => end(socket));
-    socket.once?.(typeof socket.disconnect === 'function' ? 'disconnect' : 'close', stop);
+    endSocketWithSession(this.live, socket, session);
     return session;
   }
-}
-
-function end(socket: ClosableSocket): void {
-  if (typeof socket.disconnect === 'function') socket.disconnect(true);
-  else if (typeof socket.close === 'function') socket.close(SESSION_ENDED_CLOSE_CODE, 'Session ended');
 }

@@ -98,6 +98,8 @@ export interface TestAppSetup {
   assertionClient?: Redis | false;
   /** Trust `X-Forwarded-For` for `req.ip` (Express `trust proxy`, Fastify `trustProxy`), to test per-IP rules. */
   trustProxy?: boolean;
+  /** Runs on the app before it listens (e.g. `app.useWebSocketAdapter(new WsAdapter(app))`). */
+  configure?: (app: INestApplication) => void;
 }
 
 /** A Nest app with SessionModule on a real Redis, listening on a real port. */
@@ -122,7 +124,7 @@ export async function createTestApp(
   })
   class AppModule {}
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-  const app = await listenOn(moduleRef, setup.adapter ?? 'express', { trustProxy: setup.trustProxy });
+  const app = await listenOn(moduleRef, setup.adapter ?? 'express', { trustProxy: setup.trustProxy, configure: setup.configure });
   const owned = setup.assertionClient === undefined;
   const redis = setup.assertionClient === undefined ? assertionClient(redisUrlOf(options.redis)) : setup.assertionClient;
   if (redis) await redis.ping(); // connected before the test starts counting commands
@@ -144,12 +146,13 @@ export async function createTestApp(
 export async function listenOn(
   moduleRef: TestingModule,
   adapter: AdapterName,
-  options: { trustProxy?: boolean } = {},
+  options: { trustProxy?: boolean; configure?: (app: INestApplication) => void } = {},
 ): Promise<INestApplication> {
   if (adapter === 'fastify') {
     const { FastifyAdapter } = await import('@nestjs/platform-fastify');
     const fastify = new FastifyAdapter(options.trustProxy ? { trustProxy: true } : undefined);
     const app = moduleRef.createNestApplication<NestFastifyApplication>(fastify, { logger: false });
+    options.configure?.(app);
     await app.listen(0, '127.0.0.1');
     // What Nest's docs ask before supertest talks to a Fastify app.
     await app.getHttpAdapter().getInstance().ready();
@@ -157,6 +160,7 @@ export async function listenOn(
   }
   const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
   if (options.trustProxy) app.set('trust proxy', true);
+  options.configure?.(app);
   await app.listen(0, '127.0.0.1');
   return app;
 }

@@ -1,0 +1,199 @@
+import type { IncomingMessage } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Module, UseGuards, type INestApplication } from '@nestjs/common';
+import { WsAdapter } from '@nestjs/platform-ws';
+import { SubscribeMessage, WebSocketGateway, type OnGatewayConnection } from '@nestjs/websockets';
+import request from 'supertest';
+import WebSocket from 'ws';
+import { CurrentSession, SESSION_ENDED_CLOSE_CODE, SessionGuard, SessionSockets } from '../src/index.js';
+import { ADAPTERS, createTestApp, type TestApp } from './support/app.js';
+import { listeningPort, sessionCookie } from './support/http.js';
+import { uniquePrefix } from './support/redis.js';
+
+/** The README's `ws` gateway: the upgrade request is handed to authenticate, every message guarded. */
+@WebSocketGateway({ path: '/chat' })
+class ChatGateway implements OnGatewayConnection {
+  constructor(private readonly sockets: SessionSockets) {}
+
+  async handleConnection(client: WebSocket, request: IncomingMessage): Promise<void> {
+    await this.sockets.authenticate(client, request);
+  }
+
+  @UseGuards(SessionGuard)
+  @SubscribeMessage('whoami')
+  whoami(@CurrentSession('username') username: string) {
+    return { event: 'whoami', data: username };
+  }
+}
+
+/** A gateway that forgot authenticate: its guarded messages are refused, never let through. */
+@WebSocketGateway({ path: '/forgot' })
+class ForgetfulGateway {
+  @UseGuards(SessionGuard)
+  @SubscribeMessage('whoami')
+  whoami(@CurrentSession('username') username: string) {
+    return { event: 'whoami', data: username };
+  }
+}
+
+/** Under globalGuard: no decorators, no authenticate. */
+@WebSocketGateway({ path: '/global' })
+class UndecoratedGateway {
+  @SubscribeMessage('whoami')
+  whoami(@CurrentSession('username') username: string) {
+    return { event: 'whoami', data: username };
+  }
+}
+
+@Module({ providers: [ChatGateway, ForgetfulGateway] })
+class GatewayModule {}
+
+@Module({ providers: [UndecoratedGateway] })
+class GlobalGatewayModule {}
+
+const bob = { username: 'bob', password: 'bob-password' };
+const withWs = (app: INestApplication) => app.useWebSocketAdapter(new WsAdapter(app));
+
+interface Client {
+  socket: WebSocket;
+  /** The next message the server sends, parsed (`{ event, data }`), or 'timeout'. */
+  next(ms?: number): Promise<unknown>;
+  /** Resolves with the close code, and the ms from `since()` when it came. */
+  closed: Promise<{ code: number; at: number }>;
+}
+
+function connect(t: TestApp, path: string, headers: Record<string, string> = {}): Client {
+  const socket = new WebSocket(`ws://127.0.0.1:${listeningPort(t.app.getHttpServer())}${path}`, { headers });
+  const queue: unknown[] = [];
+  const waiting: Array<(message: unknown) => void> = [];
+  socket.on('message', (raw: Buffer) => {
+    const message: unknown = JSON.parse(raw.toString());
+    const waiter = waiting.shift();
+    if (waiter) waiter(message);
+    else queue.push(message);
+  });
+  socket.on('error', () => undefined);
+  return {
+    socket,
+    next: (ms = 2000) =>
+      queue.length > 0
+        ? Promise.resolve(queue.shift())
+        : new Promise((resolve) => {
+            const timer = setTimeout(() => resolve('timeout'), ms);
+            waiting.push((message) => {
+              clearTimeout(timer);
+              resolve(message);
+            });
+          }),
+    closed: new Promise((resolve) => socket.once('close', (code: number) => resolve({ code, at: performance.now() }))),
+  };
+}
+
+const opened = (client: Client) =>
+  new Promise<void>((resolve, reject) => {
+    if (client.socket.readyState === WebSocket.OPEN) return resolve();
+    client.socket.once('open', () => resolve());
+    client.socket.once('error', reject);
+  });
+
+const ask = async (client: Client) => {
+  client.socket.send(JSON.stringify({ event: 'whoami' }));
+  return client.next();
+};
+
+describe.each(ADAPTERS)('ws gateways, @nestjs/platform-ws (%s)', (adapter) => {
+  let a: TestApp;
+  let b: TestApp;
+  let global: TestApp;
+  beforeAll(async () => {
+    const keyPrefix = uniquePrefix('wsgw');
+    a = await createTestApp({ keyPrefix, isGlobal: true, transport: 'both' }, [GatewayModule], { adapter, configure: withWs });
+    b = await createTestApp({ keyPrefix, isGlobal: true, transport: 'both' }, [], { adapter });
+    global = await createTestApp({ keyPrefix, isGlobal: true, globalGuard: true }, [GlobalGatewayModule], {
+      adapter,
+      configure: withWs,
+    });
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await global?.close();
+  });
+  const login = () => request(a.app.getHttpServer()).post('/auth/login').send(bob);
+
+  it('a handshake with the session cookie: guarded messages see @CurrentSession', async () => {
+    const client = connect(a, '/chat', { cookie: sessionCookie(await login()) });
+    try {
+      await opened(client);
+      expect(await ask(client)).toEqual({ event: 'whoami', data: 'bob' });
+      expect(await ask(client)).toEqual({ event: 'whoami', data: 'bob' });
+    } finally {
+      client.socket.close();
+    }
+  });
+
+  it('a handshake with a bearer token in Authorization (Node and native clients)', async () => {
+    const token = (await login()).body.token as string;
+    const client = connect(a, '/chat', { authorization: `Bearer ${token}` });
+    try {
+      await opened(client);
+      expect(await ask(client)).toEqual({ event: 'whoami', data: 'bob' });
+    } finally {
+      client.socket.close();
+    }
+  });
+
+  it('a handshake without a session, or with the cookie from another site, is closed at once (4401)', async () => {
+    const refused: Array<Record<string, string>> = [{}, { cookie: sessionCookie(await login()), origin: 'https://evil.example' }];
+    for (const headers of refused) {
+      const client = connect(a, '/chat', headers);
+      const started = performance.now();
+      const { code, at } = await client.closed;
+      expect(code).toBe(SESSION_ENDED_CLOSE_CODE);
+      expect(at - started).toBeLessThan(1000);
+    }
+  });
+
+  it('a logout on another instance closes the socket within a second; a revoke from another instance too', async () => {
+    for (const end of ['logout', 'revoke'] as const) {
+      const res = await login();
+      const cookie = sessionCookie(res);
+      const client = connect(a, '/chat', { cookie });
+      await opened(client);
+      const me = await request(a.app.getHttpServer()).get('/me').set('Cookie', cookie);
+      const endedAt = performance.now();
+      const ending =
+        end === 'logout'
+          ? request(b.app.getHttpServer()).post('/auth/logout').set('Cookie', cookie)
+          : request(b.app.getHttpServer())
+              .delete(`/auth/sessions/${me.body.sessionId as string}`)
+              .set('Authorization', `Bearer ${res.body.token as string}`);
+      expect((await ending).status).toBe(204);
+      const { code, at } = await Promise.race([client.closed, sleep(3000).then(() => ({ code: -1, at: Infinity }))]);
+      process.stdout.write(`ws (${adapter}): socket on instance A closed ${Math.round(at - endedAt)} ms after the ${end} on B\n`);
+      expect(code).toBe(SESSION_ENDED_CLOSE_CODE);
+      expect(at - endedAt).toBeLessThan(1000);
+    }
+  });
+
+  it('a message guarded on a socket that kept no handshake is refused (401), never let through, globalGuard too', async () => {
+    const cookie = sessionCookie(await login());
+    for (const [app, path] of [
+      [a, '/forgot'],
+      [global, '/global'],
+    ] as const) {
+      const client = connect(app, path, { cookie });
+      try {
+        await opened(client);
+        expect(await ask(client)).toEqual({
+          event: 'exception',
+          data: { status: 'error', code: 401, message: 'Authentication required' },
+        });
+      } finally {
+        client.socket.close();
+      }
+    }
+  });
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
