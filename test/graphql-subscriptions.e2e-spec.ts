@@ -52,6 +52,26 @@ function graphqlModule(adapter: AdapterName): DynamicModule {
 
 @Module({ imports: [graphqlModule('express')], providers: [TickerResolver] })
 class ApolloFeature {}
+
+/** The README's advice for a custom context function: hand the request on, and graphql-ws's extra and connectionParams. */
+@Module({
+  imports: [
+    GraphQLModule.forRoot<ApolloDriverConfig>({
+      driver: ApolloDriver,
+      autoSchemaFile: true,
+      subscriptions: { 'graphql-ws': true },
+      context: ({ req, res, extra, connectionParams }: Record<string, unknown>) => ({
+        req,
+        res,
+        extra,
+        connectionParams,
+        app: 'mine',
+      }),
+    }),
+  ],
+  providers: [TickerResolver],
+})
+class ApolloCustomContextFeature {}
 @Module({ imports: [graphqlModule('fastify')], providers: [TickerResolver] })
 class MercuriusFeature {}
 const FEATURE = { express: ApolloFeature, fastify: MercuriusFeature };
@@ -200,5 +220,27 @@ describe.each(ADAPTERS)('GraphQL subscriptions over graphql-ws (%s)', (adapter) 
       .delete(`/auth/sessions/${sessionId}`)
       .set('Authorization', `Bearer ${res.body.token as string}`);
     expect((await subscribe(again, 1)).errors).toEqual(['UNAUTHENTICATED']);
+  });
+});
+
+describe('Apollo with a custom context function (the README’s)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ isGlobal: true }, [ApolloCustomContextFeature], { adapter: 'express' });
+  });
+  afterAll(() => t?.close());
+
+  it('authenticates a query over HTTP and a subscription over graphql-ws', async () => {
+    const cookie = sessionCookie(
+      await request(t.app.getHttpServer()).post('/auth/login').send({ username: 'bob', password: 'bob-password' }),
+    );
+    const query = await request(t.app.getHttpServer()).post('/graphql').set('Cookie', cookie).send({ query: '{ me }' });
+    expect(query.body).toEqual({ data: { me: 'bob' } });
+    const connection = connect(t, { cookie });
+    try {
+      expect(await subscribe(connection, 1)).toEqual({ events: ['bob 0'], errors: [] });
+    } finally {
+      void connection.client.dispose();
+    }
   });
 });

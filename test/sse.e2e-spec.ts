@@ -1,29 +1,14 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Controller, Module, Req, Sse, UseGuards, type MessageEvent } from '@nestjs/common';
-import { interval, map, type Observable } from 'rxjs';
+import { Module } from '@nestjs/common';
 import request from 'supertest';
-import { SessionGuard, SessionStreams } from '../src/index.js';
+import { EventsController } from './readme-examples/events.controller.js';
 import { ADAPTERS, createTestApp, type TestApp } from './support/app.js';
 import { listeningPort, sessionCookie } from './support/http.js';
 import { uniquePrefix } from './support/redis.js';
 
-/** The README's SSE example: a stream that ends with its session. */
-@Controller('stream')
-class StreamController {
-  constructor(private readonly streams: SessionStreams) {}
-
-  @UseGuards(SessionGuard)
-  @Sse()
-  ticks(@Req() req: object): Observable<MessageEvent> {
-    return interval(100).pipe(
-      map((n) => ({ data: { n } })),
-      this.streams.untilSessionEnds(req),
-    );
-  }
-}
-
-@Module({ controllers: [StreamController] })
+// The README's SSE example: a stream that ends with its session (GET /events, an event every 100 ms).
+@Module({ controllers: [EventsController] })
 class StreamModule {}
 
 interface OpenStream {
@@ -34,11 +19,11 @@ interface OpenStream {
   close(): void;
 }
 
-/** Opens GET /stream with the cookie; resolves once the response headers arrived. */
+/** Opens GET /events with the cookie; resolves once the response headers arrived. */
 function openStream(port: number, cookie: string, since: () => number): Promise<OpenStream> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { port, host: '127.0.0.1', path: '/stream', headers: { cookie, accept: 'text/event-stream' } },
+      { port, host: '127.0.0.1', path: '/events', headers: { cookie, accept: 'text/event-stream' } },
       (res: IncomingMessage) => {
         let events = 0;
         res.setEncoding('utf8');

@@ -1,30 +1,14 @@
-import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Module, UseGuards, type INestApplication } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
-import { SubscribeMessage, WebSocketGateway, type OnGatewayConnection } from '@nestjs/websockets';
+import { SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import request from 'supertest';
 import WebSocket from 'ws';
-import { CurrentSession, SESSION_ENDED_CLOSE_CODE, SessionGuard, SessionSockets } from '../src/index.js';
+import { CurrentSession, SESSION_ENDED_CLOSE_CODE, SessionGuard } from '../src/index.js';
+import { WsChatGateway } from './readme-examples/ws-chat.gateway.js';
 import { ADAPTERS, createTestApp, type TestApp } from './support/app.js';
 import { listeningPort, sessionCookie } from './support/http.js';
 import { uniquePrefix } from './support/redis.js';
-
-/** The README's `ws` gateway: the upgrade request is handed to authenticate, every message guarded. */
-@WebSocketGateway({ path: '/chat' })
-class ChatGateway implements OnGatewayConnection {
-  constructor(private readonly sockets: SessionSockets) {}
-
-  async handleConnection(client: WebSocket, request: IncomingMessage): Promise<void> {
-    await this.sockets.authenticate(client, request);
-  }
-
-  @UseGuards(SessionGuard)
-  @SubscribeMessage('whoami')
-  whoami(@CurrentSession('username') username: string) {
-    return { event: 'whoami', data: username };
-  }
-}
 
 /** A gateway that forgot authenticate: its guarded messages are refused, never let through. */
 @WebSocketGateway({ path: '/forgot' })
@@ -45,7 +29,8 @@ class UndecoratedGateway {
   }
 }
 
-@Module({ providers: [ChatGateway, ForgetfulGateway] })
+// The README's `ws` gateway (path /chat): the upgrade request handed to authenticate, every message guarded.
+@Module({ providers: [WsChatGateway, ForgetfulGateway] })
 class GatewayModule {}
 
 @Module({ providers: [UndecoratedGateway] })

@@ -1,28 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Module, UseGuards } from '@nestjs/common';
-import { ConnectedSocket, SubscribeMessage, WebSocketGateway, type OnGatewayConnection } from '@nestjs/websockets';
+import { SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import { io, type Socket as ClientSocket } from 'socket.io-client';
 import request from 'supertest';
-import { CurrentSession, SessionGuard, SessionSockets } from '../src/index.js';
+import { CurrentSession, SessionGuard } from '../src/index.js';
+import { ChatGateway } from './readme-examples/chat.gateway.js';
 import { ADAPTERS, createTestApp, type TestApp } from './support/app.js';
 import { listeningPort, sessionCookie } from './support/http.js';
 import { uniquePrefix } from './support/redis.js';
-
-/** The README's gateway: the handshake is authenticated, every message guarded. */
-@WebSocketGateway()
-class ChatGateway implements OnGatewayConnection {
-  constructor(private readonly sockets: SessionSockets) {}
-
-  async handleConnection(@ConnectedSocket() client: object): Promise<void> {
-    await this.sockets.authenticate(client);
-  }
-
-  @UseGuards(SessionGuard)
-  @SubscribeMessage('whoami')
-  whoami(@CurrentSession('username') username: string): string {
-    return username;
-  }
-}
 
 /** Messages guarded one by one, the connection itself open to anyone (an app of its own). */
 @WebSocketGateway()

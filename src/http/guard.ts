@@ -162,7 +162,7 @@ export class SessionGuard implements CanActivate {
           ? 'SessionGuard refused a gateway message: its socket kept no handshake. With @nestjs/platform-ws, call ' +
               'SessionSockets.authenticate(client, request) in handleConnection (request is its second argument).'
           : 'SessionGuard refused a GraphQL operation: its context holds no request. A custom `context` function must ' +
-              'hand it on, e.g. context: ({ req, res }) => ({ req, res }).',
+              'hand it on: context: ({ req, res, extra, connectionParams }) => ({ req, res, extra, connectionParams }).',
       );
     }
     return this.onUnauthenticated(context, new UnauthorizedException('Authentication required'));
