@@ -41,6 +41,7 @@ export type {
 export type {
   Session,
   SessionUser,
+  SessionPatch,
   SessionContext,
   SessionListItem,
   IssuedSession,

@@ -13,6 +13,7 @@ import {
 import { checkUserId } from './keys.js';
 import { checkLimit, decodeCursor, encodeCursor } from './page.js';
 import { SessionLive } from './live.js';
+import { encodePatch, type EncodedPatch } from './session-patch.js';
 import { SessionStore, type StoredEntry } from './store.js';
 import { toStoredSession } from './stored-user.js';
 import { generateToken, isSessionId, sessionIdOf, tokenDeadline } from './token.js';
@@ -23,8 +24,12 @@ import type {
   SessionContext,
   SessionListOptions,
   SessionPage,
+  SessionPatch,
   SessionUser,
 } from './types.js';
+
+/** `updateUser` changes this many sessions at a time (one pipelined batch of script calls). */
+const UPDATE_CHUNK = 100;
 
 /** A TTL that ends within this of the absolute deadline counts as capped by it. */
 const CAP_TOLERANCE_MS = 100;
@@ -94,6 +99,59 @@ export class SessionService {
     const stored = decodeSession(value);
     if (!stored || stored.absoluteExpiresAt !== deadline) return null;
     return toSession(id, stored, now, now + pxMs);
+  }
+
+  /**
+   * Changes the session a token names, in place: `username` and `role` replace its own, other
+   * keys merge into its custom data (`null`/`undefined` removes a key). One Redis round-trip,
+   * atomic on the session's key; the TTL is kept (no slide). Null when the session is gone: an
+   * update never re-creates a session that was logged out, revoked or expired. Two concurrent
+   * updates of different keys both survive. Password-ish keys are dropped; RangeError when the
+   * data would pass `maxDataBytes` (nothing written); TypeError for a bad patch.
+   */
+  async update(token: string, patch: SessionPatch): Promise<Session | null> {
+    const encoded = encodePatch(patch);
+    const deadline = tokenDeadline(token);
+    if (deadline <= Date.now()) return null;
+    const id = sessionIdOf(token);
+    const session = await this.updateOne(id, encoded);
+    return session && session.absoluteExpiresAt.getTime() === deadline ? session : null;
+  }
+
+  /**
+   * Applies one patch to every live session of a user (e.g. a role change, seen on each
+   * device's next request). Returns how many sessions changed. One index read, then one
+   * script call per session (single-key steps: Cluster-safe; each as atomic as `update`).
+   * Sessions created after the index was read are not changed: make the change where
+   * `validateCredentials` reads it too.
+   */
+  async updateUser(userId: string | number, patch: SessionPatch): Promise<number> {
+    checkUserId(userId);
+    const encoded = encodePatch(patch);
+    const ids = await this.store.indexIds(userId);
+    let changed = 0;
+    const gone: string[] = [];
+    for (let start = 0; start < ids.length; start += UPDATE_CHUNK) {
+      const chunk = ids.slice(start, start + UPDATE_CHUNK);
+      const sessions = await Promise.all(chunk.map((id) => this.updateOne(id, encoded, userId)));
+      sessions.forEach((session, i) => (session ? changed++ : gone.push(chunk[i])));
+    }
+    await this.store.unlist(userId, gone);
+    return changed;
+  }
+
+  /** One session's update; null when it is gone (or, with `userId`, listed under another user). */
+  private async updateOne(id: string, patch: EncodedPatch, userId?: string | number): Promise<Session | null> {
+    const entry = await this.store.update(id, patch);
+    if (entry === null) return null;
+    if ('tooLarge' in entry) {
+      throw new RangeError(
+        `session data would be ${entry.tooLarge} bytes encoded (JSON), over maxDataBytes (${this.maxDataBytes})`,
+      );
+    }
+    const stored = decodeSession(entry.value);
+    if (!stored || (userId !== undefined && stored.userId !== userId)) return null;
+    return this.fromEntry(id, stored, entry, Date.now());
   }
 
   /** Ends the session a token names. True if there was one. */

@@ -5,6 +5,7 @@ import { SessionCounters } from './counters.js';
 import { SessionStoreUnavailableException } from './errors.js';
 import { sessionKey, userIndexKey } from './keys.js';
 import type { IndexPosition } from './page.js';
+import type { EncodedPatch } from './session-patch.js';
 import { SessionRedis } from './redis/connection.js';
 import { evictOldest, revokeIndexed, type BulkTarget } from './store-bulk.js';
 
@@ -67,6 +68,31 @@ export class SessionStore {
     } catch (err) {
       throw this.unavailable(err);
     }
+  }
+
+  /**
+   * Changes a live session in place (one script call on its key, the TTL kept); null when it
+   * is gone, which the script never re-creates. `tooLarge` (bytes) when the merged data would
+   * pass `maxDataBytes`: nothing was written.
+   */
+  async update(id: string, patch: EncodedPatch): Promise<StoredEntry | { tooLarge: number } | null> {
+    const reply = await this.redis.writer
+      .nrsUpdate(sessionKey(this.prefix, id), patch.username, patch.role, this.config.maxDataBytes, ...patch.data)
+      .catch(this.unavailable);
+    if (reply === null) return null;
+    const [value, pttlMs] = reply;
+    if (value === '') return pttlMs < 0 ? null : { tooLarge: pttlMs };
+    return { value, pttlMs };
+  }
+
+  /** The ids in a user's index, all of them (bounded by `maxSessionsPerUser`). */
+  indexIds(userId: string | number): Promise<string[]> {
+    return this.redis.writer.zrange(this.indexKey(userId), '0', '-1').catch(this.unavailable);
+  }
+
+  /** Drops ids of sessions that are gone from a user's index. */
+  async unlist(userId: string | number, ids: string[]): Promise<void> {
+    if (ids.length > 0) await this.redis.writer.zrem(this.indexKey(userId), ...ids).catch(this.unavailable);
   }
 
   /**

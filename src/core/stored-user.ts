@@ -6,15 +6,15 @@ const MAX_NAME_LENGTH = 256;
 const MAX_IP_LENGTH = 64;
 /** Real browser user agents are ~100–250 bytes; the rest is noise that costs Redis memory. */
 export const MAX_USER_AGENT_LENGTH = 512;
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+export const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
-const isPasswordKey = (key: string) => key.toLowerCase().includes('password');
+export const isPasswordKey = (key: string) => key.toLowerCase().includes('password');
 
 /**
  * Copies custom data, dropping password-ish keys at any depth (no password or hash is
  * ever stored) and prototype-pollution keys; functions and undefined are left out.
  */
-function cleanData(value: unknown, depth: number): unknown {
+export function cleanData(value: unknown, depth: number): unknown {
   if (typeof value !== 'object' || value === null || value instanceof Date) return value;
   // Checked before going down, arrays included: data nested 50,000 levels deep must fail
   // here, not overflow the stack.
@@ -42,7 +42,7 @@ function checkDataSize(data: Record<string, unknown>, maxDataBytes: number): voi
   }
 }
 
-function optionalString(user: SessionUser, key: 'username' | 'role'): string | null {
+export function optionalString(user: { username?: unknown; role?: unknown }, key: 'username' | 'role'): string | null {
   const value = user[key];
   if (value === undefined || value === null) return null;
   if (typeof value !== 'string' || value.length > MAX_NAME_LENGTH) {

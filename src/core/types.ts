@@ -12,6 +12,18 @@ export interface SessionUser {
 }
 
 /** Where a login came from; stored with the session for the user's device list. */
+/**
+ * A change to a live session (`SessionService.update`, `updateUser`): `username` and `role`
+ * replace the session's, any other key is merged into its custom data (`session.data`). A key
+ * set to `null` or `undefined` is removed (`username`/`role` become null). Password-ish keys are
+ * dropped, as at login; the user id cannot change.
+ */
+export interface SessionPatch {
+  username?: string | null;
+  role?: string | null;
+  [key: string]: unknown;
+}
+
 export interface SessionContext {
   ip?: string;
   userAgent?: string;

@@ -25,6 +25,14 @@ interface SessionScripts {
   nrsThrottle(key: string, delta: number, windowMs: number): Promise<[number, number]>;
   /** Prunes, then up to `count` members after (`afterScore`, `afterId`) newest first: `{id, score, ...}`. */
   nrsIndexPage(indexKey: string, now: number, count: number, afterScore: string, afterId: string): Promise<string[]>;
+  /** Changes a live session in place: `[value, pttl]`, null when gone, `['', bytes]` past the cap. See lua/update-1.lua. */
+  nrsUpdate(
+    key: string,
+    username: string,
+    role: string,
+    maxDataBytes: number,
+    ...data: string[]
+  ): Promise<[string, number] | null>;
 }
 
 export type SessionRedisClient = (Redis | Cluster) & SessionScripts;
