@@ -2,7 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { SessionHealthIndicator } from '../src/health/index.js';
 import { SessionModule, type SessionModuleFactoryOptions } from '../src/index.js';
-import { DemoController } from './demo.controller.js';
+import { DemoController, LiveGateway } from './demo.controller.js';
 import { HealthController } from './health.controller.js';
 import { LoginPageController } from './login-page.controller.js';
 import { MetricsController } from './metrics.controller.js';
@@ -19,7 +19,10 @@ export interface DemoAppOptions {
   cookieSecure?: boolean;
 }
 
-/** The demo app: the login page, `/me`, `/admin`, `/health`, `/metrics`, and the module's `/auth` routes. */
+/**
+ * The demo app: the login page, `/live` (a socket.io connection that ends with its session),
+ * `/me`, `/admin`, `/health`, `/metrics`, and the module's `/auth` routes.
+ */
 @Module({})
 export class AppModule {
   static forRoot(options: DemoAppOptions): DynamicModule {
@@ -42,7 +45,7 @@ export class AppModule {
         TerminusModule.forRoot({ logger: false }),
       ],
       controllers: [LoginPageController, DemoController, HealthController, MetricsController],
-      providers: [SessionHealthIndicator],
+      providers: [SessionHealthIndicator, LiveGateway],
     };
   }
 }

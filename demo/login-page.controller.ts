@@ -1,7 +1,11 @@
 import { Controller, Get, Header, HttpCode } from '@nestjs/common';
-import { LOGIN_PAGE_CSP, LOGIN_PAGE_HTML } from './login-page.html.js';
+import { LIVE_PAGE_CSP, LIVE_PAGE_HTML, LOGIN_PAGE_CSP, LOGIN_PAGE_HTML } from './login-page.html.js';
 
-/** `GET /`: the demo's single page. It calls the JSON routes itself, so it needs no session. */
+/**
+ * The demo's pages: `GET /` (log in, sessions, log out) and `GET /live` (a socket.io
+ * connection that ends with its session). They call the JSON routes, and connect,
+ * themselves, so they need no session to be served.
+ */
 @Controller()
 export class LoginPageController {
   @Get()
@@ -13,6 +17,16 @@ export class LoginPageController {
   @Header('Cache-Control', 'no-cache')
   page(): string {
     return LOGIN_PAGE_HTML;
+  }
+
+  @Get('live')
+  @Header('Content-Type', 'text/html; charset=utf-8')
+  @Header('Content-Security-Policy', LIVE_PAGE_CSP)
+  @Header('X-Content-Type-Options', 'nosniff')
+  @Header('Referrer-Policy', 'no-referrer')
+  @Header('Cache-Control', 'no-cache')
+  live(): string {
+    return LIVE_PAGE_HTML;
   }
 
   /**

@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 
-// The page is one static document: the inline style and script are allowed by their
+// Each page is one static document: the inline style and script are allowed by their
 // SHA-256 in the Content-Security-Policy, so no nonce has to be minted per request and
 // nothing else (no injected markup, no other origin) can run or load.
-// The script is String.raw so that its escapes ('\n') reach the browser unchanged; it
-// must not contain `${`. It puts server data in the page with textContent only.
+// The scripts are String.raw so that their escapes ('\n') reach the browser unchanged; they
+// must not contain `${`. They put server data in the page with textContent only.
 
 const STYLE = `
   :root {
@@ -43,6 +46,8 @@ const STYLE = `
   #sessions small { display: block; color: var(--muted); overflow-wrap: anywhere; }
   #sessions button { font-size: 0.85rem; flex: none; }
   .hint { color: var(--muted); font-size: 0.9rem; margin-bottom: 0; }
+  a { color: var(--accent); }
+  .actions a { align-self: center; }
 `;
 
 const SCRIPT = String.raw`
@@ -174,23 +179,101 @@ const SCRIPT = String.raw`
 })();
 `;
 
-if (SCRIPT.includes('</script') || STYLE.includes('</style')) {
-  throw new Error('login page: an inline block would end early');
+/**
+ * `/live`: one socket.io connection (WebSocket only) opened with the session cookie. The
+ * server disconnects it when the session ends; the page says so, with socket.io's reason.
+ */
+const LIVE_SCRIPT = String.raw`
+'use strict';
+(() => {
+  const $ = (id) => document.getElementById(id);
+
+  function setStatus(text) {
+    $('status').textContent = text;
+  }
+
+  function connect() {
+    // No long-polling fallback: the handshake is one WebSocket upgrade carrying the cookie.
+    const socket = io({ transports: ['websocket'] });
+    const whoami = async () => {
+      try {
+        const username = await socket.timeout(5000).emitWithAck('whoami');
+        setStatus('Connected as ' + username);
+        $('whoami').disabled = false;
+      } catch {
+        // A refused message answers with an 'exception' event instead; a disconnect says why itself.
+        if (socket.connected) setStatus('No answer to whoami');
+      }
+    };
+    setStatus('Connecting...');
+    socket.on('connect', whoami);
+    socket.on('connect_error', (error) => setStatus('Could not connect: ' + error.message));
+    socket.on('exception', (error) => setStatus('Refused: ' + error.code + ' ' + error.message));
+    socket.on('disconnect', (reason) => {
+      $('whoami').disabled = true;
+      // 'io server disconnect' is the server's doing (socket.io does not reconnect after it):
+      // here, the session ended. Anything else (a restart, a network drop) reconnects by itself.
+      setStatus(
+        'Disconnected: ' + reason +
+        (reason === 'io server disconnect' ? ' (the session ended)' : ', reconnecting...'),
+      );
+      $('login-hint').hidden = reason !== 'io server disconnect';
+    });
+    $('whoami').addEventListener('click', whoami);
+  }
+
+  async function start() {
+    let me;
+    try {
+      me = await fetch('/me', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+    } catch (error) {
+      return setStatus('Network error: ' + error.message);
+    }
+    if (me.status === 401) {
+      $('login-hint').hidden = false;
+      return setStatus('Not logged in.');
+    }
+    if (me.status !== 200) return setStatus('GET /me: HTTP ' + me.status);
+    connect();
+  }
+
+  start();
+})();
+`;
+
+if ([SCRIPT, LIVE_SCRIPT].some((script) => script.includes('</script')) || STYLE.includes('</style')) {
+  throw new Error('demo pages: an inline block would end early');
 }
 
-const cspHash = (source: string) => `'sha256-${createHash('sha256').update(source, 'utf8').digest('base64')}'`;
+const sha256 = (source: string | Buffer) => `sha256-${createHash('sha256').update(source).digest('base64')}`;
+const cspHash = (source: string | Buffer) => `'${sha256(source)}'`;
 
-/** The page's policy: its own inline blocks, fetch to its own origin, and nothing else. */
-export const LOGIN_PAGE_CSP = [
-  "default-src 'none'",
-  `script-src ${cspHash(SCRIPT)}`,
-  `style-src ${cspHash(STYLE)}`,
-  "connect-src 'self'",
-  "form-action 'self'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-  "require-trusted-types-for 'script'",
-].join('; ');
+// The socket.io client its server serves at /socket.io/socket.io.min.js, read from the copy of
+// socket.io that Nest's adapter loads: the page names it by hash (integrity attribute and
+// script-src) rather than allowing every script of the origin ('self' would admit /docs's too).
+const adapterEntry = createRequire(import.meta.url).resolve('@nestjs/platform-socket.io');
+const socketIoMain = createRequire(adapterEntry).resolve('socket.io');
+const SOCKET_IO_CLIENT = readFileSync(join(dirname(socketIoMain), '..', 'client-dist', 'socket.io.min.js'));
+
+/** A page's policy: its own inline blocks (and the scripts named by hash), fetch to its own origin, and nothing else. */
+const pagePolicy = (scripts: readonly (string | Buffer)[]) =>
+  [
+    "default-src 'none'",
+    `script-src ${scripts.map(cspHash).join(' ')}`,
+    `style-src ${cspHash(STYLE)}`,
+    // 'self' covers ws: and wss: to the page's own host and port too (CSP Level 3).
+    "connect-src 'self'",
+    "form-action 'self'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+    "require-trusted-types-for 'script'",
+  ].join('; ');
+
+/** The login page's policy. */
+export const LOGIN_PAGE_CSP = pagePolicy([SCRIPT]);
+
+/** The live page's policy: the login page's, plus the socket.io client by hash. */
+export const LIVE_PAGE_CSP = pagePolicy([SOCKET_IO_CLIENT, LIVE_SCRIPT]);
 
 export const LOGIN_PAGE_HTML = `<!doctype html>
 <html lang="en">
@@ -224,6 +307,7 @@ export const LOGIN_PAGE_HTML = `<!doctype html>
         <button type="button" id="admin">Try GET /admin</button>
         <button type="button" id="logout" class="primary">Log out</button>
         <button type="button" id="logout-all">Log out everywhere</button>
+        <a href="/live">Live socket</a>
       </div>
     </div>
     <div class="grid">
@@ -242,6 +326,38 @@ export const LOGIN_PAGE_HTML = `<!doctype html>
   </section>
 </main>
 <script>${SCRIPT}</script>
+</body>
+</html>
+`;
+
+export const LIVE_PAGE_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>nestjs-redis-session demo: live socket</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<main>
+  <h1>nestjs-redis-session demo: live socket</h1>
+  <p id="status" role="status" aria-live="polite"></p>
+  <noscript><p>This page needs JavaScript: it opens a socket.io connection.</p></noscript>
+
+  <section class="card">
+    <h2>socket.io</h2>
+    <p class="hint">This page holds a socket.io connection opened with your session cookie; each
+    whoami is a message behind SessionGuard. The server disconnects the socket when the session
+    ends: log out, or revoke this session from another browser, and watch this page.</p>
+    <div class="actions">
+      <button type="button" id="whoami" disabled>Send whoami</button>
+      <a href="/">Back to the demo</a>
+    </div>
+    <p id="login-hint" class="hint" hidden>Log in on <a href="/">the demo page</a>, then come back.</p>
+  </section>
+</main>
+<script src="/socket.io/socket.io.min.js" integrity="${sha256(SOCKET_IO_CLIENT)}"></script>
+<script>${LIVE_SCRIPT}</script>
 </body>
 </html>
 `;

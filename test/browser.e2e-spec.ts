@@ -13,8 +13,8 @@ import { listeningPort } from './support/http.js';
 import { testRedisUrl, uniquePrefix } from './support/redis.js';
 
 /**
- * The demo's login page in a real browser: Debian's Chromium (`apt-get install chromium`)
- * driven by playwright-core, which never downloads a browser of its own.
+ * The demo's login page, and its socket.io page (/live), in a real browser: Debian's Chromium
+ * (`apt-get install chromium`) driven by playwright-core, which never downloads a browser of its own.
  *
  * Without Chromium this file does not skip (the suite keeps no skipped tests): on CI
  * (`CI` set) it fails, so a CI machine without a browser cannot pass silently;
@@ -104,6 +104,17 @@ async function openPage(browser: Browser, problems: Problems): Promise<{ context
     else if (message.type() === 'error') problems.consoleErrors.push(`${text} (${message.location().url})`);
   });
   return { context, page };
+}
+
+/** Logs `account` in through the page's form; resolves once the logged-in view lists the sessions. */
+async function logIn(page: Page, base: string, account: DemoAccount): Promise<void> {
+  await page.goto(`${base}/`);
+  await page.locator('#login-view').waitFor({ state: 'visible' });
+  await page.getByLabel('Username').fill(account.username);
+  await page.getByLabel('Password').fill(account.password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.locator('#app-view').waitFor({ state: 'visible' });
+  await page.locator('#sessions li').first().waitFor();
 }
 
 describe('demo login page in Chromium', () => {
@@ -233,6 +244,61 @@ describe('demo login page in Chromium', () => {
     expect(problems.violations).toEqual([]);
     expect(problems.pageErrors).toEqual([]);
     expect(problems.consoleErrors.filter((text) => !/status of 401 \(Unauthorized\)/.test(text))).toEqual([]);
+  }, 20_000);
+
+  it('disconnects the live page (socket.io) when its session is revoked from another browser', async () => {
+    const bob = accounts.find((account) => account.username === 'bob')!;
+    const seen = emptyProblems();
+    // Two contexts, two cookie jars: two browsers of the same user.
+    const { context: firstContext, page: first } = await openPage(browser!, seen);
+    const { context: secondContext, page: second } = await openPage(browser!, seen);
+    try {
+      // The first browser follows the link to /live, whose socket connects with the cookie
+      // (under the page's CSP: the socket.io client by hash, the WebSocket under connect-src 'self').
+      await logIn(first, base, bob);
+      await first.getByRole('link', { name: 'Live socket' }).click();
+      await first.waitForURL(`${base}/live`);
+      // A guarded message answered: the handshake's session is bob's, not merely some connection.
+      await first.locator('#status', { hasText: /^Connected as bob$/ }).waitFor();
+      expect(await first.getByRole('button', { name: 'Send whoami' }).isEnabled()).toBe(true);
+
+      // The second browser sees the first one's session as "Another session" and revokes it.
+      await logIn(second, base, bob);
+      const other = second.locator('#sessions li', { hasText: 'Another session' });
+      expect(await other.count()).toBe(1);
+      const revoke = second.waitForResponse(
+        (response) => response.request().method() === 'DELETE' && response.url().includes('/auth/sessions/'),
+      );
+      const clickedAt = performance.now();
+      await other.getByRole('button', { name: 'Revoke' }).click();
+      // Measured from the click (so including the DELETE itself) to the text in the other page.
+      await first.locator('#status', { hasText: /^Disconnected: / }).waitFor();
+      const ms = performance.now() - clickedAt;
+      process.stdout.write(
+        `browser: the live page showed its disconnect ${Math.round(ms)} ms after Revoke was clicked elsewhere\n`,
+      );
+      expect((await revoke).status()).toBe(204);
+      expect(ms).toBeLessThan(2000);
+
+      // The server's doing (socket.io's reason), not a network drop the client would retry.
+      expect(await first.locator('#status').textContent()).toBe('Disconnected: io server disconnect (the session ended)');
+      expect(await first.getByRole('button', { name: 'Send whoami' }).isDisabled()).toBe(true);
+      expect(await first.locator('#login-hint').isVisible()).toBe(true);
+      // Gone for HTTP too; the revoking browser keeps its own session, now the only one.
+      expect(await first.evaluate(async () => (await fetch('/me')).status)).toBe(401);
+      await second.locator('#status', { hasText: 'Session revoked.' }).waitFor();
+      await other.waitFor({ state: 'detached' }); // the list is reloaded after the revoke
+      expect(await second.locator('#sessions li').count()).toBe(1);
+      expect(await second.locator('#sessions li').first().textContent()).toMatch(/^This browser/);
+
+      expect(seen.csp).toEqual([]);
+      expect(seen.violations).toEqual([]);
+      expect(seen.pageErrors).toEqual([]);
+      expect(seen.consoleErrors.filter((text) => !/status of 401 \(Unauthorized\)/.test(text))).toEqual([]);
+    } finally {
+      await firstContext.close();
+      await secondContext.close();
+    }
   }, 20_000);
 
   it('would notice a CSP violation (the listeners above are not blind)', async () => {
