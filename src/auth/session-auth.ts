@@ -1,9 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { SessionService } from '../core/service.js';
 import { toPublicUser } from '../core/stored-user.js';
-import type { IssuedSession, SessionUser } from '../core/types.js';
+import type { IssuedSession, Session, SessionPatch, SessionUser } from '../core/types.js';
 import { SessionCookies } from '../http/cookies.js';
 import { SessionCsrf } from '../http/csrf.js';
+import type { GuardedRequest } from '../http/guard.js';
+import { SESSION_REQUEST_KEY } from '../http/metadata.js';
 import { requestContext, setResponseHeader, type HttpRequestLike } from '../http/request.js';
 import { SessionTransport } from '../http/transport.js';
 import { SessionMetrics } from '../integrations/metrics/metrics.js';
@@ -69,6 +71,20 @@ export class SessionAuth {
     const issued = await this.sessions.rotate(token);
     if (issued) this.setCookies(response, issued);
     return issued;
+  }
+
+  /**
+   * Changes the request's session in place (`SessionService.update`): a cart, preferences, a
+   * role. The session `@CurrentSession()` reads for the rest of this request is the updated
+   * one. Null when the request carries no live session. No cookie changes: the token stays.
+   */
+  async update(request: HttpRequestLike, patch: SessionPatch): Promise<Session | null> {
+    const token = this.currentToken(request);
+    if (token === null) return null;
+    const session = await this.sessions.update(token, patch);
+    const guarded = request as GuardedRequest;
+    if (session && guarded[SESSION_REQUEST_KEY]) guarded[SESSION_REQUEST_KEY] = session;
+    return session;
   }
 
   /** The token the request carries (cookie or bearer, per `transport`); null without one, or with two session cookies. */
