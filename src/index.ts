@@ -15,6 +15,7 @@ export { Public } from './http/decorators/public.js';
 export { Roles } from './http/decorators/roles.js';
 export { CurrentSession } from './http/decorators/current-session.js';
 export { RequireFreshSession } from './http/decorators/require-fresh-session.js';
+export { NoSlide } from './http/decorators/no-slide.js';
 export { SessionStoreUnavailableException, SessionListOptionsException } from './core/errors.js';
 export { SessionOptionsError } from './options/error.js';
 export { SESSION_REQUEST_KEY } from './http/metadata.js';

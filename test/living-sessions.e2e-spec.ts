@@ -16,7 +16,7 @@ class ShopController {
 
   @Post('cart')
   @HttpCode(200)
-  async add(@Req() req: object, @CurrentSession() session: Session, @Body() body: { sku: string }) {
+  async add(@Req() req: Parameters<SessionAuth['update']>[0], @CurrentSession() session: Session, @Body() body: { sku: string }) {
     const cart = Array.isArray(session.data?.cart) ? (session.data.cart as string[]) : [];
     const updated = await this.auth.update(req, { cart: [...cart, body.sku] });
     return { cart: updated?.data?.cart };

@@ -36,6 +36,32 @@ describe.each(ADAPTERS)('Redis commands per request (%s)', (adapter) => {
     }
   });
 
+  it('@NoSlide(): still one command (a script: GET and PTTL), and the idle timeout is not extended', async () => {
+    const t = await createTestApp({ redis: { url: own.server.url }, ttl: 60 }, [], { adapter });
+    try {
+      const http = t.app.getHttpServer();
+      const res = await request(http).post('/auth/login').send(alice);
+      const cookie = sessionCookie(res);
+      const key = `${t.prefix}${(res.body as { session: { id: string } }).session.id}`;
+      await request(http).get('/poll').set('Cookie', cookie); // the script's first use loads it (EVAL after NOSCRIPT)
+      await own.admin.pexpire(key, 20_000); // as if it had idled 40 s
+      await own.admin.config('RESETSTAT');
+      for (let i = 0; i < 20; i++) expect((await request(http).get('/poll').set('Cookie', cookie)).status).toBe(200);
+      // One EVALSHA sent per request; Redis counts the GET and PTTL it runs inside too.
+      expect(await commandCounts(own.admin)).toEqual({ evalsha: 20, get: 20, pttl: 20 });
+      expect(await own.admin.pttl(key)).toBeLessThanOrEqual(20_000);
+      const polled = await request(http).get('/poll').set('Cookie', cookie);
+      expect(Date.parse(polled.body.expiresAt) - Date.now()).toBeLessThanOrEqual(20_000);
+      // A normal guarded route slides it again.
+      expect((await request(http).get('/me').set('Cookie', cookie)).status).toBe(200);
+      expect(await own.admin.pttl(key)).toBeGreaterThan(59_000);
+      await request(http).post('/auth/logout').set('Cookie', cookie);
+      expect((await request(http).get('/poll').set('Cookie', cookie)).status).toBe(401);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('a bad or expired token costs no command at all', async () => {
     const t = await createTestApp({ redis: { url: own.server.url } }, [], { adapter });
     try {

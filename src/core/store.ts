@@ -59,15 +59,10 @@ export class SessionStore {
     return this.redis.client.getex(sessionKey(this.prefix, id), 'PX', pxMs).catch(this.unavailable);
   }
 
-  /** The value and remaining TTL, without sliding. */
+  /** The value and remaining TTL, without sliding: one command. */
   async read(id: string): Promise<StoredEntry | null> {
-    const key = sessionKey(this.prefix, id);
-    try {
-      const [value, pttlMs] = await Promise.all([this.redis.client.get(key), this.redis.client.pttl(key)]);
-      return value === null || pttlMs < 0 ? null : { value, pttlMs };
-    } catch (err) {
-      throw this.unavailable(err);
-    }
+    const reply = await this.redis.client.nrsPeek(sessionKey(this.prefix, id)).catch(this.unavailable);
+    return reply === null || reply[1] < 0 ? null : { value: reply[0], pttlMs: reply[1] };
   }
 
   /**

@@ -15,7 +15,7 @@ import { SessionMetrics, type GuardResult } from '../integrations/metrics/metric
 import { asWsException } from '../integrations/websockets/ws-exception.js';
 import { graphqlSocketOf, httpRequestOf, httpResponseOf, sessionHolderOf } from './context.js';
 import { SessionCsrf } from './csrf.js';
-import { FRESH_SESSION_KEY, IS_PUBLIC_KEY, ROLES_KEY, SESSION_REQUEST_KEY } from './metadata.js';
+import { FRESH_SESSION_KEY, IS_PUBLIC_KEY, NO_SLIDE_KEY, ROLES_KEY, SESSION_REQUEST_KEY } from './metadata.js';
 import { setResponseHeader, type HttpRequestLike } from './request.js';
 import { socketRequestOf } from './socket-request.js';
 import { endSocketWithSession } from './socket-watch.js';
@@ -26,6 +26,8 @@ interface RouteRules {
   roles: readonly string[] | undefined;
   /** `@RequireFreshSession()`: the oldest login (ms) the route accepts. */
   freshWithinMs: number | undefined;
+  /** `@NoSlide()`: validate without extending the idle timeout. */
+  slide: boolean;
 }
 
 /** A request the guard has seen: it carries the validated session under `SESSION_REQUEST_KEY`. */
@@ -105,7 +107,7 @@ export class SessionGuard implements CanActivate {
           return this.onUnauthenticated(context, new ForbiddenException('Cross-site request refused'));
         }
       }
-      const found = await this.sessions.touch(lookup.token);
+      const found = rules.slide ? await this.sessions.touch(lookup.token) : await this.sessions.get(lookup.token);
       if (!found) return this.onUnauthenticated(context, new UnauthorizedException('Invalid or expired session'));
       session = found;
       request[SESSION_REQUEST_KEY] = session;
@@ -225,6 +227,7 @@ export class SessionGuard implements CanActivate {
         isPublic: this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, targets) === true,
         roles: roles && roles.length > 0 ? roles : undefined,
         freshWithinMs: this.reflector.getAllAndOverride<number | undefined>(FRESH_SESSION_KEY, targets),
+        slide: this.reflector.getAllAndOverride<boolean | undefined>(NO_SLIDE_KEY, targets) !== true,
       };
       byHandler.set(handler, rules);
     }

@@ -12,3 +12,6 @@ export const SESSION_REQUEST_KEY = Symbol.for('nestjs-redis-session:session');
 
 /** Metadata key set by `@RequireFreshSession()`: the maximum age of the login, in ms. */
 export const FRESH_SESSION_KEY = 'nestjs-redis-session:fresh';
+
+/** Metadata key set by `@NoSlide()`. */
+export const NO_SLIDE_KEY = 'nestjs-redis-session:no-slide';

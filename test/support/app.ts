@@ -4,6 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import {
   CurrentSession,
+  NoSlide,
   Public,
   Roles,
   SessionGuard,
@@ -40,6 +41,14 @@ export class GuardedController {
   @Get('admin')
   admin(@CurrentSession('userId') userId: string | number) {
     return { admin: true, userId };
+  }
+
+  /** A route a page polls: validated, not slid. */
+  @UseGuards(SessionGuard)
+  @NoSlide()
+  @Get('poll')
+  poll(@CurrentSession() session: Session) {
+    return { userId: session.userId, expiresAt: session.expiresAt };
   }
 
   @Get('open')

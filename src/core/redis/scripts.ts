@@ -25,6 +25,8 @@ interface SessionScripts {
   nrsThrottle(key: string, delta: number, windowMs: number): Promise<[number, number]>;
   /** Prunes, then up to `count` members after (`afterScore`, `afterId`) newest first: `{id, score, ...}`. */
   nrsIndexPage(indexKey: string, now: number, count: number, afterScore: string, afterId: string): Promise<string[]>;
+  /** A session's value and PTTL without sliding it: `[value, pttl]` or null. See lua/peek-1.lua. */
+  nrsPeek(key: string): Promise<[string, number] | null>;
   /** Changes a live session in place: `[value, pttl]`, null when gone, `['', bytes]` past the cap. See lua/update-1.lua. */
   nrsUpdate(
     key: string,
