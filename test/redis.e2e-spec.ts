@@ -196,3 +196,70 @@ describe('Redis outages (express and fastify side by side)', () => {
     });
   });
 });
+
+describe('a client the app owns, without commandTimeout (express and fastify side by side)', () => {
+  let server: SpawnedRedis;
+  let client: Redis;
+  const apps = {} as Record<AdapterName, { t: TestApp; http: ReturnType<TestApp['app']['getHttpServer']>; cookie: string }>;
+  beforeAll(async () => {
+    server = await spawnRedisServer();
+    // ioredis's defaults: no commandTimeout, so a paused Redis would hold every command.
+    client = new Redis(server.url);
+    for (const adapter of ADAPTERS) {
+      const t = await createTestApp({ redis: { client } }, [], { adapter, assertionClient: false });
+      const http = t.app.getHttpServer();
+      apps[adapter] = { t, http, cookie: sessionCookie(await request(http).post('/auth/login').send(alice)) };
+    }
+  });
+  afterAll(async () => {
+    for (const app of Object.values(apps)) await app.t.close();
+    client.disconnect();
+    await server.stop();
+  });
+
+  it('Redis paused for 4 s: every route answers 503 within about a second (redisTimeoutMs), then 200 again', async () => {
+    server.signal('SIGSTOP');
+    const pausedAt = Date.now();
+    try {
+      await onEachAdapter(async (adapter) => {
+        const { http, cookie } = apps[adapter];
+        const timed = async (req: request.Test) => {
+          const started = Date.now();
+          const res = await req;
+          return { status: res.status, ms: Date.now() - started };
+        };
+        const results = await Promise.all([
+          timed(request(http).get('/me').set('Cookie', cookie)),
+          timed(request(http).get('/poll').set('Cookie', cookie)),
+          timed(request(http).get('/auth/sessions').set('Cookie', cookie)),
+          timed(request(http).post('/auth/login').send(alice)),
+          timed(
+            request(http)
+              .post('/auth/logout')
+              .set('Cookie', 'sid=' + 'b'.repeat(43) + '.zzzzzzzz'),
+          ),
+          ...Array.from({ length: 20 }, (_, i) =>
+            sleep(i * 100).then(() => timed(request(http).get('/me').set('Cookie', cookie))),
+          ),
+        ]);
+        process.stdout.write(
+          `app-owned client, no commandTimeout, Redis paused (${adapter}): statuses ${[...new Set(results.map((r) => r.status))].join(',')}, slowest ${Math.max(...results.map((r) => r.ms))} ms\n`,
+        );
+        expect(results.map((r) => r.status).filter((s) => s !== 503)).toEqual([]);
+        expect(Math.max(...results.map((r) => r.ms))).toBeLessThan(1300);
+      });
+      await sleep(Math.max(0, 4000 - (Date.now() - pausedAt)));
+    } finally {
+      server.signal('SIGCONT');
+    }
+    await onEachAdapter(async (adapter) => {
+      const { http, cookie } = apps[adapter];
+      let status = 0;
+      for (let i = 0; i < 50 && status !== 200; i++) {
+        status = (await request(http).get('/me').set('Cookie', cookie)).status;
+        if (status !== 200) await sleep(100);
+      }
+      expect(status).toBe(200);
+    });
+  });
+});

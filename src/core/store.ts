@@ -56,12 +56,14 @@ export class SessionStore {
    * nothing, so a request racing a logout cannot bring the session back.
    */
   touch(id: string, pxMs: number): Promise<string | null> {
-    return this.redis.client.getex(sessionKey(this.prefix, id), 'PX', pxMs).catch(this.unavailable);
+    return this.redis.deadline.within(this.redis.client.getex(sessionKey(this.prefix, id), 'PX', pxMs)).catch(this.unavailable);
   }
 
   /** The value and remaining TTL, without sliding: one command. */
   async read(id: string): Promise<StoredEntry | null> {
-    const reply = await this.redis.client.nrsPeek(sessionKey(this.prefix, id)).catch(this.unavailable);
+    const reply = await this.redis.deadline
+      .within(this.redis.client.nrsPeek(sessionKey(this.prefix, id)))
+      .catch(this.unavailable);
     return reply === null || reply[1] < 0 ? null : { value: reply[0], pttlMs: reply[1] };
   }
 
@@ -71,8 +73,16 @@ export class SessionStore {
    * pass `maxDataBytes`: nothing was written.
    */
   async update(id: string, patch: EncodedPatch): Promise<StoredEntry | { tooLarge: number } | null> {
-    const reply = await this.redis.writer
-      .nrsUpdate(sessionKey(this.prefix, id), patch.username, patch.role, this.config.maxDataBytes, ...patch.data)
+    const reply = await this.redis.deadline
+      .within(
+        this.redis.writer.nrsUpdate(
+          sessionKey(this.prefix, id),
+          patch.username,
+          patch.role,
+          this.config.maxDataBytes,
+          ...patch.data,
+        ),
+      )
       .catch(this.unavailable);
     if (reply === null) return null;
     const [value, pttlMs] = reply;
@@ -82,12 +92,13 @@ export class SessionStore {
 
   /** The ids in a user's index, all of them (bounded by `maxSessionsPerUser`). */
   indexIds(userId: string | number): Promise<string[]> {
-    return this.redis.writer.zrange(this.indexKey(userId), '0', '-1').catch(this.unavailable);
+    return this.redis.deadline.within(this.redis.writer.zrange(this.indexKey(userId), '0', '-1')).catch(this.unavailable);
   }
 
   /** Drops ids of sessions that are gone from a user's index. */
   async unlist(userId: string | number, ids: string[]): Promise<void> {
-    if (ids.length > 0) await this.redis.writer.zrem(this.indexKey(userId), ...ids).catch(this.unavailable);
+    if (ids.length > 0)
+      await this.redis.deadline.within(this.redis.writer.zrem(this.indexKey(userId), ...ids)).catch(this.unavailable);
   }
 
   /**
@@ -111,19 +122,25 @@ export class SessionStore {
     const indexKey = this.indexKey(userId);
     const max = this.config.maxSessionsPerUser;
     try {
-      const write = writer.set(sessionKey(this.prefix, id), value, 'PX', pxMs, 'NX');
-      // On one connection Redis runs commands in the order sent, so both can go in one
-      // round-trip; a Cluster may route them to two nodes, so there the key goes first.
-      if (this.redis.isCluster) await write;
-      const [written, members] = await Promise.all([
-        write,
-        writer.nrsIndexAdd(indexKey, now, id, absoluteExpiresAt, replacesId, max),
-      ]);
-      if (written !== 'OK') throw new Error('session id collision'); // 2^-128: a broken RNG
-      const evicted =
-        members.length > 0 ? await evictOldest(this.bulk, indexKey, id, members, this.config.maxSessionsPerUser) : [];
-      await this.redis.replicated();
-      return evicted;
+      // One deadline for every step: a stalled Redis answers 503, the steps go on in order.
+      return await this.redis.deadline.within(
+        (async () => {
+          const write = writer.set(sessionKey(this.prefix, id), value, 'PX', pxMs, 'NX');
+          // On one connection Redis runs commands in the order sent, so both can go in one
+          // round-trip; a Cluster may route them to two nodes, so there the key goes first.
+          if (this.redis.isCluster) await write;
+          const [written, members] = await Promise.all([
+            write,
+            writer.nrsIndexAdd(indexKey, now, id, absoluteExpiresAt, replacesId, max),
+          ]);
+          if (written !== 'OK') throw new Error('session id collision'); // 2^-128: a broken RNG
+          const evicted =
+            members.length > 0 ? await evictOldest(this.bulk, indexKey, id, members, this.config.maxSessionsPerUser) : [];
+          await this.redis.replicated();
+          return evicted;
+        })(),
+        this.redis.writeTimeoutMs,
+      );
     } catch (err) {
       throw this.unavailable(err);
     }
@@ -134,18 +151,26 @@ export class SessionStore {
    * Leaves the index and replication to the caller (rotate's insert does both).
    */
   take(id: string): Promise<string | null> {
-    return this.redis.writer.getdel(sessionKey(this.prefix, id)).catch(this.unavailable);
+    return this.redis.deadline
+      .within(this.redis.writer.getdel(sessionKey(this.prefix, id)), this.redis.writeTimeoutMs)
+      .catch(this.unavailable);
   }
 
   /** Ends a session: deletes the key (`GETDEL`), then its index entry. Returns what it held. */
   async destroy(id: string): Promise<StoredSession | null> {
     const writer = this.redis.writer;
     try {
-      const value = await writer.getdel(sessionKey(this.prefix, id));
-      const stored = value === null ? null : decodeSession(value);
-      if (stored) await writer.zrem(this.indexKey(stored.userId), id);
-      await this.redis.replicated();
-      return stored;
+      // One deadline for every step: a stalled Redis answers 503, the steps go on in order.
+      return await this.redis.deadline.within(
+        (async () => {
+          const value = await writer.getdel(sessionKey(this.prefix, id));
+          const stored = value === null ? null : decodeSession(value);
+          if (stored) await writer.zrem(this.indexKey(stored.userId), id);
+          await this.redis.replicated();
+          return stored;
+        })(),
+        this.redis.writeTimeoutMs,
+      );
     } catch (err) {
       throw this.unavailable(err);
     }
@@ -158,10 +183,21 @@ export class SessionStore {
    */
   async indexPage(userId: string | number, now: number, count: number, after: IndexPosition | null): Promise<IndexPosition[]> {
     try {
-      const reply = await this.redis.client.nrsIndexPage(this.indexKey(userId), now, count, after?.score ?? '', after?.id ?? '');
-      const page: IndexPosition[] = [];
-      for (let i = 0; i + 1 < reply.length; i += 2) page.push({ id: reply[i], score: reply[i + 1] });
-      return page;
+      // One deadline for every step: a stalled Redis answers 503, the steps go on in order.
+      return await this.redis.deadline.within(
+        (async () => {
+          const reply = await this.redis.client.nrsIndexPage(
+            this.indexKey(userId),
+            now,
+            count,
+            after?.score ?? '',
+            after?.id ?? '',
+          );
+          const page: IndexPosition[] = [];
+          for (let i = 0; i + 1 < reply.length; i += 2) page.push({ id: reply[i], score: reply[i + 1] });
+          return page;
+        })(),
+      );
     } catch (err) {
       throw this.unavailable(err);
     }
@@ -171,16 +207,21 @@ export class SessionStore {
   async readIndexed(userId: string | number, ids: string[]): Promise<Array<StoredEntry | null>> {
     const client = this.redis.client;
     try {
-      const entries = await Promise.all(
-        ids.map(async (id) => {
-          const key = sessionKey(this.prefix, id);
-          const [value, pttlMs] = await Promise.all([client.get(key), client.pttl(key)]);
-          return value === null || pttlMs < 0 ? null : { value, pttlMs };
-        }),
+      // One deadline for every step: a stalled Redis answers 503, the steps go on in order.
+      return await this.redis.deadline.within(
+        (async () => {
+          const entries = await Promise.all(
+            ids.map(async (id) => {
+              const key = sessionKey(this.prefix, id);
+              const [value, pttlMs] = await Promise.all([client.get(key), client.pttl(key)]);
+              return value === null || pttlMs < 0 ? null : { value, pttlMs };
+            }),
+          );
+          const gone = ids.filter((_, i) => entries[i] === null);
+          if (gone.length > 0) await client.zrem(this.indexKey(userId), ...gone);
+          return entries;
+        })(),
       );
-      const gone = ids.filter((_, i) => entries[i] === null);
-      if (gone.length > 0) await client.zrem(this.indexKey(userId), ...gone);
-      return entries;
     } catch (err) {
       throw this.unavailable(err);
     }
@@ -194,14 +235,20 @@ export class SessionStore {
     const writer = this.redis.writer;
     const indexKey = this.indexKey(userId);
     try {
-      // Ownership is read first, the session deleted next, the index entry last: a failure
-      // at any step (a 503) leaves the session dead, or alive and still listed so a retry
-      // can revoke it, never alive and unlisted.
-      if ((await writer.zscore(indexKey, id)) === null) return false;
-      const deleted = (await writer.del(sessionKey(this.prefix, id))) === 1;
-      await writer.zrem(indexKey, id);
-      await this.redis.replicated();
-      return deleted;
+      // One deadline for every step: a stalled Redis answers 503, the steps go on in order.
+      return await this.redis.deadline.within(
+        (async () => {
+          // Ownership is read first, the session deleted next, the index entry last: a failure
+          // at any step (a 503) leaves the session dead, or alive and still listed so a retry
+          // can revoke it, never alive and unlisted.
+          if ((await writer.zscore(indexKey, id)) === null) return false;
+          const deleted = (await writer.del(sessionKey(this.prefix, id))) === 1;
+          await writer.zrem(indexKey, id);
+          await this.redis.replicated();
+          return deleted;
+        })(),
+        this.redis.writeTimeoutMs,
+      );
     } catch (err) {
       throw this.unavailable(err);
     }
@@ -215,9 +262,15 @@ export class SessionStore {
    */
   async revokeAll(userId: string | number, exceptId = ''): Promise<{ ids: string[]; deleted: number }> {
     try {
-      const revoked = await revokeIndexed(this.bulk, this.indexKey(userId), exceptId);
-      await this.redis.replicated();
-      return revoked;
+      // One deadline for every step: a stalled Redis answers 503, the steps go on in order.
+      return await this.redis.deadline.within(
+        (async () => {
+          const revoked = await revokeIndexed(this.bulk, this.indexKey(userId), exceptId);
+          await this.redis.replicated();
+          return revoked;
+        })(),
+        this.redis.writeTimeoutMs,
+      );
     } catch (err) {
       throw this.unavailable(err);
     }
@@ -230,8 +283,13 @@ export class SessionStore {
    */
   async countAttempt(key: string, delta: 1 | -1, windowMs: number): Promise<{ count: number; pttlMs: number }> {
     try {
-      const [count, pttlMs] = await this.redis.client.nrsThrottle(key, delta, windowMs);
-      return { count, pttlMs };
+      // One deadline for every step: a stalled Redis answers 503, the steps go on in order.
+      return await this.redis.deadline.within(
+        (async () => {
+          const [count, pttlMs] = await this.redis.client.nrsThrottle(key, delta, windowMs);
+          return { count, pttlMs };
+        })(),
+      );
     } catch (err) {
       throw this.unavailable(err);
     }
@@ -239,7 +297,7 @@ export class SessionStore {
 
   /** Deletes a throttle counter (a successful login resets its username's count). */
   async resetCounter(key: string): Promise<void> {
-    await this.redis.client.del(key).catch(this.unavailable);
+    await this.redis.deadline.within(this.redis.client.del(key)).catch(this.unavailable);
   }
 
   /**

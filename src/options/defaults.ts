@@ -14,6 +14,8 @@ export const SESSION_DEFAULTS = {
   maxSessionsPerUser: 100,
   /** Bytes of JSON-encoded custom data per session. */
   maxDataBytes: 4096,
+  /** The longest a request waits for Redis before its 503, ms. */
+  redisTimeoutMs: 1000,
   durability: 'none',
   /** With `durability: 'replicated'`: replicas that must acknowledge, and the wait in ms. */
   replication: { replicas: 1, timeoutMs: 250 },

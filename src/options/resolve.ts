@@ -21,6 +21,8 @@ export interface ResolvedSessionOptions {
   readonly validateCredentials: ValidateCredentials | undefined;
   /** 0 = unlimited (`null` or `Infinity` given); default 100. */
   readonly maxSessionsPerUser: number;
+  /** See `SessionModuleOptions.redisTimeoutMs`. */
+  readonly redisTimeoutMs: number;
   readonly durability: 'none' | 'replicated';
   readonly replicas: number;
   readonly replicationTimeoutMs: number;
@@ -84,6 +86,7 @@ export function resolveSessionOptions(raw: unknown): ResolvedSessionOptions {
       options.maxSessionsPerUser === null || options.maxSessionsPerUser === Number.POSITIVE_INFINITY
         ? 0
         : positive(options.maxSessionsPerUser, D.maxSessionsPerUser),
+    redisTimeoutMs: positive(options.redisTimeoutMs, D.redisTimeoutMs),
     durability: options.durability === 'replicated' ? 'replicated' : 'none',
     replicas: positive(options.replication?.replicas, D.replication.replicas),
     replicationTimeoutMs: positive(options.replication?.timeoutMs, D.replication.timeoutMs),

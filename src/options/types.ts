@@ -101,6 +101,14 @@ export interface SessionModuleFactoryOptions {
    */
   maxSessionsPerUser?: number | null;
   /**
+   * The longest a request waits for Redis, in ms, whoever owns the client and whatever its
+   * `commandTimeout`: past it the request gets a 503 (never a hang). One shared timer checks
+   * every call in flight 10 times a second, so a 503 comes within `redisTimeoutMs` + 100 ms.
+   * Writes that wait for replicas (`durability: 'replicated'`) get the replication timeout on
+   * top. From 100 to 60000; default `1000`.
+   */
+  redisTimeoutMs?: number;
+  /**
    * `'none'` (default): a write is acknowledged once the Redis master has it, so a
    * failover can lose the last moments of writes (a fresh login, or a logout, revert).
    * `'replicated'`: login, logout, revoke, revokeAll and rotate wait (`WAIT`) until

@@ -28,6 +28,7 @@ const KNOWN_OPTIONS = new Set([
   'metrics',
   'clearSiteData',
   'maxDataBytes',
+  'redisTimeoutMs',
   'controller',
   'globalGuard',
   'isGlobal',
@@ -97,6 +98,15 @@ export function validateSessionOptions(raw: unknown): string[] {
       raw.maxDataBytes > 1_048_576)
   ) {
     problems.push(`\`maxDataBytes\` must be a whole number of bytes from 2 to 1048576 (got ${show(raw.maxDataBytes)}).`);
+  }
+  if (
+    raw.redisTimeoutMs !== undefined &&
+    (typeof raw.redisTimeoutMs !== 'number' ||
+      !Number.isInteger(raw.redisTimeoutMs) ||
+      raw.redisTimeoutMs < 100 ||
+      raw.redisTimeoutMs > 60_000)
+  ) {
+    problems.push(`\`redisTimeoutMs\` must be a whole number of ms from 100 to 60000 (got ${show(raw.redisTimeoutMs)}).`);
   }
   if (
     raw.clearSiteData !== undefined &&

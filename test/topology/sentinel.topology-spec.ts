@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
 import request from 'supertest';
 import { adminCommand } from '../support/servers/redis-admin.js';
 import { spawnRedisSentinel, type SpawnedRedisSentinel } from '../support/servers/redis-sentinel.js';
@@ -10,6 +11,9 @@ const ALICE = ['alice', 'alice-password'] as const;
 describe('Redis Sentinel (master, replica, 3 sentinels)', () => {
   let sentinel: SpawnedRedisSentinel;
   let t: TestApp;
+  /** The same app on a Sentinel client the app owns, with ioredis's defaults (no commandTimeout). */
+  let appOwned: TestApp;
+  let client: Redis;
   beforeAll(async () => {
     sentinel = await spawnRedisSentinel({ replicas: 1, sentinels: 3, downAfterMs: 1000, failoverTimeoutMs: 2000 });
     // Plain ioredis Sentinel options; the module adds its commandTimeout and retryStrategy.
@@ -17,9 +21,13 @@ describe('Redis Sentinel (master, replica, 3 sentinels)', () => {
     t = await createTestApp({ redis: { sentinels: sentinel.sentinelAddresses, name: sentinel.name } }, [], {
       assertionClient: false,
     });
+    client = new Redis({ sentinels: sentinel.sentinelAddresses, name: sentinel.name });
+    appOwned = await createTestApp({ redis: { client } }, [], { assertionClient: false });
   }, 60_000);
   afterAll(async () => {
     await t?.close();
+    await appOwned?.close();
+    client?.disconnect();
     await sentinel?.stop();
   });
 
@@ -43,13 +51,21 @@ describe('Redis Sentinel (master, replica, 3 sentinels)', () => {
     const http = t.app.getHttpServer();
     const cookie = await login(http, ...ALICE);
     const id = await sessionIdOf(http, cookie);
+    const ownedHttp = appOwned.app.getHttpServer();
+    const ownedCookie = await login(ownedHttp, ...ALICE);
     const old = sentinel.master;
     const replica = sentinel.replicas[0];
     // The login's writes must be on the replica, or the promoted replica would not know the session.
     await waitForReplication([{ master: old.port, replica: replica.port }]);
 
+    // Requests alternate between the module's connection and the app's (no commandTimeout):
+    // the module's own deadline (redisTimeoutMs) bounds both.
+    let sent = 0;
     const { results, killedAt, recovered } = await killUnderTraffic(
-      () => request(http).get('/me').set('Cookie', cookie),
+      () =>
+        sent++ % 2 === 0
+          ? request(http).get('/me').set('Cookie', cookie)
+          : request(ownedHttp).get('/me').set('Cookie', ownedCookie),
       () => old.signal('SIGKILL'),
       15_000,
     );

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { RESOLVED_SESSION_OPTIONS, type ResolvedSessionOptions } from '../../options/resolve.js';
+import { RedisDeadline } from './deadline.js';
 import { defineScripts, type SessionRedisClient } from './scripts.js';
 
 /** QUIT, or a hard disconnect if Redis does not answer within 2 s. */
@@ -49,8 +50,15 @@ export class SessionRedis implements OnModuleInit, OnApplicationShutdown {
   /** True for a Redis Cluster: two keys may live on two nodes, with no order between them. */
   isCluster = false;
   private ownsWriter = false;
+  /** Bounds every call the store makes (`redisTimeoutMs`). */
+  readonly deadline: RedisDeadline;
+  /** The bound for writes, which may also wait for replicas. */
+  readonly writeTimeoutMs: number;
 
-  constructor(@Inject(RESOLVED_SESSION_OPTIONS) private readonly config: ResolvedSessionOptions) {}
+  constructor(@Inject(RESOLVED_SESSION_OPTIONS) private readonly config: ResolvedSessionOptions) {
+    this.deadline = new RedisDeadline(config.redisTimeoutMs);
+    this.writeTimeoutMs = config.redisTimeoutMs + (config.durability === 'replicated' ? config.replicationTimeoutMs : 0);
+  }
 
   onModuleInit(): void {
     // Bad options: SessionBootCheck fails the boot with them; nothing to connect to.
@@ -76,8 +84,10 @@ export class SessionRedis implements OnModuleInit, OnApplicationShutdown {
       client.connect().catch(() => undefined);
     } else if (!(client.options as RedisOptions).commandTimeout && !(client instanceof Cluster)) {
       this.logger.warn(
-        'The Redis client passed in has no commandTimeout: if Redis stalls, requests wait for it. ' +
-          'Set commandTimeout (e.g. 500 ms) on the client to get a 503 instead.',
+        `The Redis client passed in has no commandTimeout: if Redis stalls, requests still get a 503 after ` +
+          `redisTimeoutMs (${this.config.redisTimeoutMs} ms), but the client queues every command until Redis answers. ` +
+          'To bound it, pass a connection of its own, client.duplicate({ commandTimeout: 500 }) (a commandTimeout on a ' +
+          'shared client would also cut its blocking commands such as BLPOP), or let the module own one (redis: { url }).',
       );
     }
   }
@@ -118,6 +128,7 @@ export class SessionRedis implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.deadline.stop();
     const closing: Promise<void>[] = [];
     if (this.ownsWriter && this.writer) closing.push(close(this.writer));
     if (this.owned && this.client) closing.push(close(this.client));
