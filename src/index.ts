@@ -46,6 +46,7 @@ export type {
   SessionContext,
   SessionListItem,
   IssuedSession,
+  SessionCreateOptions,
   RevokeAllOptions,
   SessionListOptions,
   SessionPage,

@@ -36,6 +36,27 @@ describe.each(ADAPTERS)('Redis commands per request (%s)', (adapter) => {
     }
   });
 
+  it('a remember-me session: still exactly one command, GETEX, with its own idle timeout', async () => {
+    const t = await createTestApp({ redis: { url: own.server.url }, ttl: 60, rememberMe: { ttl: 3600, absoluteTtl: 7200 } }, [], {
+      adapter,
+    });
+    try {
+      const http = t.app.getHttpServer();
+      const res = await request(http)
+        .post('/auth/login')
+        .send({ ...alice, rememberMe: true });
+      const cookie = sessionCookie(res);
+      await own.admin.config('RESETSTAT');
+      for (let i = 0; i < 20; i++) expect((await request(http).get('/me').set('Cookie', cookie)).status).toBe(200);
+      expect(await commandCounts(own.admin)).toEqual({ getex: 20 });
+      expect(await own.admin.pttl(`${t.prefix}${(res.body as { session: { id: string } }).session.id}`)).toBeGreaterThan(
+        3_590_000,
+      );
+    } finally {
+      await t.close();
+    }
+  });
+
   it('@NoSlide(): still one command (a script: GET and PTTL), and the idle timeout is not extended', async () => {
     const t = await createTestApp({ redis: { url: own.server.url }, ttl: 60 }, [], { adapter });
     try {

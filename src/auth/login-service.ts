@@ -37,7 +37,11 @@ export class LoginService {
    * (the same for an unknown user and a wrong password), 429 with `Retry-After` past the
    * throttle, 501 without `validateCredentials`, 503 when Redis cannot answer.
    */
-  async login(credentials: SessionCredentials, request: HttpRequestLike, response: unknown): Promise<LoginResponse> {
+  async login(
+    credentials: SessionCredentials & { rememberMe?: boolean },
+    request: HttpRequestLike,
+    response: unknown,
+  ): Promise<LoginResponse> {
     if (!this.metrics.enabled) return this.authenticate(credentials, request, response);
     const startedAt = performance.now();
     try {
@@ -50,7 +54,11 @@ export class LoginService {
     }
   }
 
-  private async authenticate(body: SessionCredentials, request: HttpRequestLike, response: unknown): Promise<LoginResponse> {
+  private async authenticate(
+    body: SessionCredentials & { rememberMe?: boolean },
+    request: HttpRequestLike,
+    response: unknown,
+  ): Promise<LoginResponse> {
     const validate = this.config.validateCredentials;
     if (!validate) {
       throw new NotImplementedException('Login is not configured: set validateCredentials in SessionModule options');
@@ -74,7 +82,13 @@ export class LoginService {
     }
     if (!user) throw new UnauthorizedException(INVALID_CREDENTIALS);
     await this.throttle.succeeded(body.username, context.ip);
-    return this.auth.issue(request, response, user);
+    const remember = body.rememberMe === true ? this.config.rememberMe : null;
+    return this.auth.issue(
+      request,
+      response,
+      user,
+      remember ? { ttl: remember.ttlMs / 1000, absoluteTtl: remember.absoluteTtlMs / 1000, persistentCookie: true } : undefined,
+    );
   }
 }
 

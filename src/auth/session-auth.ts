@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { SessionService } from '../core/service.js';
 import { toPublicUser } from '../core/stored-user.js';
-import type { IssuedSession, Session, SessionPatch, SessionUser } from '../core/types.js';
+import type { IssuedSession, Session, SessionCreateOptions, SessionPatch, SessionUser } from '../core/types.js';
 import { SessionCookies } from '../http/cookies.js';
 import { SessionCsrf } from '../http/csrf.js';
 import type { GuardedRequest } from '../http/guard.js';
@@ -39,10 +39,16 @@ export class SessionAuth {
    * answers: `{ user, session }`, plus `token` with the bearer transports and `csrfToken`
    * with `csrf.doubleSubmit`. Counted as a successful login in the metrics; emits
    * `session.created`. Check the user's identity before calling it: it trusts `user`.
+   * `options`: lifetimes of this session's own and a persistent cookie ("remember me").
    */
-  async signIn(request: HttpRequestLike, response: unknown, user: SessionUser): Promise<LoginResponse> {
+  async signIn(
+    request: HttpRequestLike,
+    response: unknown,
+    user: SessionUser,
+    options?: SessionCreateOptions,
+  ): Promise<LoginResponse> {
     const startedAt = this.metrics.enabled ? performance.now() : 0;
-    const result = await this.issue(request, response, user);
+    const result = await this.issue(request, response, user, options);
     if (this.metrics.enabled) this.metrics.login('success', startedAt);
     return result;
   }
@@ -93,10 +99,15 @@ export class SessionAuth {
   }
 
   /** `signIn` without the metric: `POST /auth/login` counts its own attempts. */
-  async issue(request: HttpRequestLike, response: unknown, user: SessionUser): Promise<LoginResponse> {
+  async issue(
+    request: HttpRequestLike,
+    response: unknown,
+    user: SessionUser,
+    options?: SessionCreateOptions,
+  ): Promise<LoginResponse> {
     // Session fixation: whatever token came with the request is ended, never reused.
     await this.endSessions(request);
-    const issued = await this.sessions.create(user, requestContext(request));
+    const issued = await this.sessions.create(user, requestContext(request), options);
     const csrfToken = this.setCookies(response, issued);
     const result: LoginResponse = { user: toPublicUser(issued.session), session: issued.session };
     if (this.transport.usesBearer) result.token = issued.token;
@@ -121,7 +132,7 @@ export class SessionAuth {
   /** Sets the session cookie (and the CSRF cookie) for an issued session; returns the CSRF token if any. */
   private setCookies(response: unknown, issued: IssuedSession): string | undefined {
     if (!this.transport.usesCookie) return undefined;
-    this.cookies.setCookie(response, issued.token, issued.session.absoluteExpiresAt);
+    this.cookies.setCookie(response, issued.token, issued.session.absoluteExpiresAt, issued.persistentCookie);
     if (!this.csrf.doubleSubmit) return undefined;
     const csrfToken = this.csrf.tokenFor(issued.token);
     this.csrf.setCookie(response, csrfToken);

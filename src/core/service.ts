@@ -16,17 +16,21 @@ import { SessionLive } from './live.js';
 import { encodePatch, type EncodedPatch } from './session-patch.js';
 import { SessionStore, type StoredEntry } from './store.js';
 import { toStoredSession } from './stored-user.js';
-import { generateToken, isSessionId, sessionIdOf, tokenDeadline } from './token.js';
+import { generateToken, isSessionId, sessionIdOf, tokenDeadline, tokenIdleTtlMs } from './token.js';
 import type {
   IssuedSession,
   RevokeAllOptions,
   Session,
   SessionContext,
+  SessionCreateOptions,
   SessionListOptions,
   SessionPage,
   SessionPatch,
   SessionUser,
 } from './types.js';
+
+/** The longest lifetime a session may have: about 10 years (seconds). */
+const MAX_LIFETIME_SECONDS = 315_360_000;
 
 /** `updateUser` changes this many sessions at a time (one pipelined batch of script calls). */
 const UPDATE_CHUNK = 100;
@@ -56,19 +60,28 @@ export class SessionService {
     this.maxDataBytes = config.maxDataBytes;
   }
 
-  /** A new session for `user` with a fresh token. The user is validated and password keys are dropped. */
-  async create(user: SessionUser, context?: SessionContext): Promise<IssuedSession> {
+  /**
+   * A new session for `user` with a fresh token. The user is validated and password keys are
+   * dropped. `options` gives this session lifetimes of its own ("remember me"); TypeError for
+   * lifetimes that are not whole numbers of seconds > 0.
+   */
+  async create(user: SessionUser, context?: SessionContext, options?: SessionCreateOptions): Promise<IssuedSession> {
+    const own = ownLifetimes(options);
     const now = Date.now();
-    const absoluteExpiresAt = now + this.absoluteTtlMs;
+    const absoluteTtlMs = own.absoluteTtlMs ?? this.absoluteTtlMs;
+    const ttlMs = own.ttlMs ?? this.ttlMs;
+    const absoluteExpiresAt = now + absoluteTtlMs;
     const stored = toStoredSession(user, context, now, absoluteExpiresAt, this.maxDataBytes);
-    const token = generateToken(absoluteExpiresAt);
+    if (own.ttlMs !== undefined) stored.ttlMs = own.ttlMs;
+    if (options?.persistentCookie === true) stored.persistentCookie = true;
+    const token = generateToken(absoluteExpiresAt, own.ttlMs === undefined ? undefined : own.ttlMs / 1000);
     const id = sessionIdOf(token);
-    const pxMs = Math.min(this.ttlMs, this.absoluteTtlMs);
+    const pxMs = Math.min(ttlMs, absoluteTtlMs);
     const evicted = await this.store.insert(id, encodeSession(stored), pxMs, stored.userId, absoluteExpiresAt, now);
     const session = toSession(id, stored, now, now + pxMs);
     this.events.emit(SessionEvent.Created, { session } satisfies SessionCreatedEvent);
     this.emitRevoked(evicted, stored.userId, 'max-sessions');
-    return { token, session };
+    return issued(token, session, stored);
   }
 
   /** The session a token names, without sliding it; null if the token is bad, expired or revoked. */
@@ -92,7 +105,8 @@ export class SessionService {
     const now = Date.now();
     const remaining = deadline - now;
     if (remaining <= 0) return null;
-    const pxMs = remaining < this.ttlMs ? remaining : this.ttlMs;
+    const ttlMs = tokenIdleTtlMs(token) || this.ttlMs;
+    const pxMs = remaining < ttlMs ? remaining : ttlMs;
     const id = sessionIdOf(token);
     const value = await this.store.touch(id, pxMs);
     if (value === null) return null;
@@ -240,8 +254,8 @@ export class SessionService {
     const value = await this.store.take(oldId);
     const stored = value === null ? null : decodeSession(value);
     if (value === null || !stored || stored.absoluteExpiresAt !== deadline) return null;
-    const pxMs = Math.min(this.ttlMs, deadline - now);
-    const nextToken = generateToken(deadline);
+    const pxMs = Math.min(stored.ttlMs ?? this.ttlMs, deadline - now);
+    const nextToken = generateToken(deadline, stored.ttlMs === undefined ? undefined : stored.ttlMs / 1000);
     const id = sessionIdOf(nextToken);
     const evicted = await this.store.insert(id, value, pxMs, stored.userId, deadline, now, oldId);
     this.live.announce([oldId]);
@@ -251,7 +265,7 @@ export class SessionService {
       userId: stored.userId,
     } satisfies SessionRotatedEvent);
     this.emitRevoked(evicted, stored.userId, 'max-sessions');
-    return { token: nextToken, session: toSession(id, stored, now, now + pxMs) };
+    return issued(nextToken, toSession(id, stored, now, now + pxMs), stored);
   }
 
   private emitRevoked(ids: string[], userId: string | number, reason: SessionRevokedEvent['reason']): void {
@@ -271,10 +285,27 @@ export class SessionService {
   private fromEntry(id: string, stored: StoredSession, entry: StoredEntry, now: number): Session {
     const expiresAt = now + entry.pttlMs;
     const capped = expiresAt >= stored.absoluteExpiresAt - CAP_TOLERANCE_MS;
-    const derived = (capped ? stored.absoluteExpiresAt : expiresAt) - this.ttlMs;
+    const derived = (capped ? stored.absoluteExpiresAt : expiresAt) - (stored.ttlMs ?? this.ttlMs);
     const lastActivityAt = Math.min(now, Math.max(stored.createdAt, derived));
     return toSession(id, stored, lastActivityAt, expiresAt);
   }
+}
+
+function issued(token: string, session: Session, stored: StoredSession): IssuedSession {
+  return stored.persistentCookie ? { token, session, persistentCookie: true } : { token, session };
+}
+
+/** Seconds as the app gives them, checked, in ms; undefined: the module's. */
+function ownLifetimes(options: SessionCreateOptions | undefined): { ttlMs?: number; absoluteTtlMs?: number } {
+  const ms = (name: 'ttl' | 'absoluteTtl'): number | undefined => {
+    const value = options?.[name];
+    if (value === undefined) return undefined;
+    if (!Number.isSafeInteger(value) || value <= 0 || value > MAX_LIFETIME_SECONDS) {
+      throw new TypeError(`create(): options.${name} must be a whole number of seconds from 1 to ${MAX_LIFETIME_SECONDS}`);
+    }
+    return value * 1000;
+  };
+  return { ttlMs: ms('ttl'), absoluteTtlMs: ms('absoluteTtl') };
 }
 
 function toSession(id: string, stored: StoredSession, lastActivityAt: number, expiresAt: number): Session {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { generateToken, isSessionId, sessionIdOf, tokenDeadline } from './token.js';
+import { generateToken, isSessionId, sessionIdOf, tokenDeadline, tokenIdleTtlMs } from './token.js';
 
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}\.[0-9a-z]+$/;
 const SESSION_ID_SHAPE = /^[A-Za-z0-9_-]{22}$/;
@@ -75,8 +75,10 @@ describe('tokenDeadline', () => {
     ['only the secret', SECRET],
     ['nothing after the dot', `${SECRET}.`],
     ['nothing before the dot', `.${DEADLINE.toString(36)}`],
-    ['two dots', `${SECRET}.${DEADLINE.toString(36)}.1`],
-    ['a dot inside the deadline', `${SECRET}.${DEADLINE.toString(36).slice(0, 3)}.${DEADLINE.toString(36).slice(3)}`],
+    ['three dots', `${SECRET}.${DEADLINE.toString(36)}.1.1`],
+    ['nothing after the second dot', `${SECRET}.${DEADLINE.toString(36)}.`],
+    ['an idle timeout of 8 digits', `${SECRET}.${DEADLINE.toString(36)}.12345678`],
+    ['an idle timeout in capitals', `${SECRET}.${DEADLINE.toString(36)}.AB`],
     ['a 42-character secret', `${SECRET.slice(1)}.${DEADLINE.toString(36)}`],
     ['a 44-character secret', `${SECRET}A.${DEADLINE.toString(36)}`],
     ['standard base64 "+"', `+${SECRET.slice(1)}.${DEADLINE.toString(36)}`],
@@ -85,7 +87,7 @@ describe('tokenDeadline', () => {
     ['an upper-case deadline', `${SECRET}.${DEADLINE.toString(36).toUpperCase()}`],
     ['a negative deadline', `${SECRET}.-${DEADLINE.toString(36)}`],
     ['a deadline with a sign', `${SECRET}.+${DEADLINE.toString(36)}`],
-    ['a decimal point in the deadline', `${SECRET}.1.5`],
+    ['a decimal point in the idle timeout', `${SECRET}.${DEADLINE.toString(36)}.1.5`],
     ['a leading space', ` ${valid}`],
     ['a trailing space', `${valid} `],
     ['a space inside', `${SECRET.slice(0, 20)} ${SECRET.slice(21)}.${DEADLINE.toString(36)}`],
@@ -147,6 +149,19 @@ describe('tokenDeadline', () => {
     const started = performance.now();
     for (let i = 0; i < 10; i++) for (const input of inputs) expect(tokenDeadline(input)).toBe(-1);
     expect(performance.now() - started).toBeLessThan(50);
+  });
+});
+
+describe('tokenIdleTtlMs (remember me)', () => {
+  it('reads the idle timeout a token carries, and 0 for a token without one', () => {
+    const deadline = Date.now() + 3_600_000;
+    const remembered = generateToken(deadline, 604_800);
+    expect(remembered.split('.')).toHaveLength(3);
+    expect(tokenDeadline(remembered)).toBe(deadline);
+    expect(tokenIdleTtlMs(remembered)).toBe(604_800_000);
+    const plain = generateToken(deadline);
+    expect(tokenDeadline(plain)).toBe(deadline);
+    expect(tokenIdleTtlMs(plain)).toBe(0);
   });
 });
 

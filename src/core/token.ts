@@ -1,22 +1,24 @@
 import { hash, randomFillSync } from 'node:crypto';
 
 /**
- * Token format: `<secret>.<deadline>`
+ * Token format: `<secret>.<deadline>` or `<secret>.<deadline>.<idle>`
  * - secret: 32 bytes (256 bits) from the CSPRNG, base64url (43 characters);
- * - deadline: the session's absolute expiry, epoch milliseconds in base 36.
+ * - deadline: the session's absolute expiry, epoch milliseconds in base 36;
+ * - idle: the session's own idle timeout in seconds, base 36, when it has one ("remember
+ *   me"); without it the module's `ttl` applies (every token issued before it existed).
  *
  * The Redis key is `<prefix><id>` where id = the first 22 characters (132 bits) of
  * base64url(SHA-256(token)),
  * so Redis never holds the token and a dump of Redis lets nobody in. The deadline
- * rides in the token because the guard's single native command (`GETEX ... PX`) must
- * know the capped TTL before it sees the session; it is covered by the hash, so a
- * client that edits it only names a key that does not exist.
+ * and the idle timeout ride in the token because the guard's single native command
+ * (`GETEX ... PX`) must know the capped TTL before it sees the session; both are covered by
+ * the hash, so a client that edits them only names a key that does not exist.
  */
 const SECRET_BYTES = 32;
 const SECRET_LENGTH = 43;
-const MAX_TOKEN_LENGTH = SECRET_LENGTH + 1 + 11;
+const MAX_TOKEN_LENGTH = SECRET_LENGTH + 1 + 11 + 1 + 7;
 // Anchored and free of nested quantifiers: linear time on any input.
-const TOKEN_FORMAT = /^[A-Za-z0-9_-]{43}\.[0-9a-z]{1,11}$/;
+const TOKEN_FORMAT = /^[A-Za-z0-9_-]{43}\.[0-9a-z]{1,11}(?:\.[0-9a-z]{1,7})?$/;
 const SESSION_ID_FORMAT = /^[A-Za-z0-9_-]{22}$/;
 
 // randomBytes(32) per token costs a call into OpenSSL each time (~3 µs, the largest
@@ -36,9 +38,22 @@ function nextSecret(): string {
   return secret;
 }
 
-/** A fresh token for a session that ends at `absoluteExpiresAtMs`. */
-export function generateToken(absoluteExpiresAtMs: number): string {
-  return `${nextSecret()}.${absoluteExpiresAtMs.toString(36)}`;
+/**
+ * A fresh token for a session that ends at `absoluteExpiresAtMs`; `idleTtlSeconds` when the
+ * session has an idle timeout of its own.
+ */
+export function generateToken(absoluteExpiresAtMs: number, idleTtlSeconds?: number): string {
+  const token = `${nextSecret()}.${absoluteExpiresAtMs.toString(36)}`;
+  return idleTtlSeconds === undefined ? token : `${token}.${idleTtlSeconds.toString(36)}`;
+}
+
+/**
+ * The idle timeout (ms) a well-formed token carries, or 0 when it carries none. Call it on
+ * a token `tokenDeadline` accepted.
+ */
+export function tokenIdleTtlMs(token: string): number {
+  const dot = token.indexOf('.', SECRET_LENGTH + 1);
+  return dot < 0 ? 0 : parseInt(token.slice(dot + 1), 36) * 1000;
 }
 
 /**
@@ -47,6 +62,7 @@ export function generateToken(absoluteExpiresAtMs: number): string {
  */
 export function tokenDeadline(token: unknown): number {
   if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH || !TOKEN_FORMAT.test(token)) return -1;
+  // parseInt stops at the second dot, if any.
   const deadline = parseInt(token.slice(SECRET_LENGTH + 1), 36);
   return Number.isSafeInteger(deadline) ? deadline : -1;
 }

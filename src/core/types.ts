@@ -62,6 +62,21 @@ export interface SessionListItem extends Session {
 export interface IssuedSession {
   token: string;
   session: Session;
+  /** Set when the session's cookie must outlive the browser (a "remember me" login), whatever `cookie.persistent` says. */
+  persistentCookie?: boolean;
+}
+
+/**
+ * Per-login lifetimes (`SessionService.create`, `SessionAuth.signIn`): a "remember me" login
+ * gets longer ones than the module's. Seconds, whole numbers; each defaults to the module's.
+ */
+export interface SessionCreateOptions {
+  /** Idle timeout of this session, seconds. */
+  ttl?: number;
+  /** Lifetime of this session from login, seconds. */
+  absoluteTtl?: number;
+  /** Its cookie lasts until the absolute deadline (`Max-Age`), even with `cookie.persistent: false`. */
+  persistentCookie?: boolean;
 }
 
 /** Options of `SessionService.revokeAll`. */

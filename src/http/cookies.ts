@@ -99,10 +99,13 @@ export class SessionCookies {
     this.clearValue = clearingValue(this.name, this.suffix);
   }
 
-  /** Sets the session cookie; a persistent cookie lasts until the absolute deadline. */
-  setCookie(response: unknown, token: string, absoluteExpiresAt: Date): void {
+  /**
+   * Sets the session cookie; a persistent cookie (`cookie.persistent`, or `persistent` for a
+   * "remember me" session) lasts until the absolute deadline.
+   */
+  setCookie(response: unknown, token: string, absoluteExpiresAt: Date, persistent = false): void {
     let value = `${this.name}=${token}${this.suffix}`;
-    if (this.persistent) {
+    if (this.persistent || persistent) {
       const maxAge = Math.max(0, Math.floor((absoluteExpiresAt.getTime() - Date.now()) / 1000));
       value += `; Max-Age=${maxAge}`;
     }

@@ -21,6 +21,8 @@ export interface ResolvedSessionOptions {
   readonly validateCredentials: ValidateCredentials | undefined;
   /** 0 = unlimited (`null` or `Infinity` given); default 100. */
   readonly maxSessionsPerUser: number;
+  /** Null when "remember me" is off. */
+  readonly rememberMe: { ttlMs: number; absoluteTtlMs: number } | null;
   /** See `SessionModuleOptions.redisTimeoutMs`. */
   readonly redisTimeoutMs: number;
   readonly durability: 'none' | 'replicated';
@@ -87,6 +89,10 @@ export function resolveSessionOptions(raw: unknown): ResolvedSessionOptions {
         ? 0
         : positive(options.maxSessionsPerUser, D.maxSessionsPerUser),
     redisTimeoutMs: positive(options.redisTimeoutMs, D.redisTimeoutMs),
+    rememberMe:
+      options.rememberMe && typeof options.rememberMe === 'object'
+        ? { ttlMs: options.rememberMe.ttl * 1000, absoluteTtlMs: options.rememberMe.absoluteTtl * 1000 }
+        : null,
     durability: options.durability === 'replicated' ? 'replicated' : 'none',
     replicas: positive(options.replication?.replicas, D.replication.replicas),
     replicationTimeoutMs: positive(options.replication?.timeoutMs, D.replication.timeoutMs),

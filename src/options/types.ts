@@ -101,6 +101,14 @@ export interface SessionModuleFactoryOptions {
    */
   maxSessionsPerUser?: number | null;
   /**
+   * "Remember me": a login whose body has `rememberMe: true` gets these lifetimes (seconds)
+   * instead of `ttl` and `absoluteTtl`, and a persistent cookie (`Max-Age` until its absolute
+   * deadline). Off by default (`rememberMe` in a login body is then ignored). Each session keeps
+   * the lifetimes it was created with: the guard still sends one command and never slides past
+   * the session's own absolute deadline. E.g. `{ ttl: 7 * 86400, absoluteTtl: 30 * 86400 }`.
+   */
+  rememberMe?: { ttl: number; absoluteTtl: number };
+  /**
    * The longest a request waits for Redis, in ms, whoever owns the client and whatever its
    * `commandTimeout`: past it the request gets a 503 (never a hang). One shared timer checks
    * every call in flight 10 times a second, so a 503 comes within `redisTimeoutMs` + 100 ms.

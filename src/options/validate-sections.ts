@@ -243,3 +243,18 @@ export function validateCookie(raw: Record<string, unknown>, problems: string[])
     }
   }
 }
+
+export function validateRememberMe(rememberMe: unknown, problems: string[]): void {
+  if (rememberMe === undefined) return;
+  if (!isObject(rememberMe) || rememberMe.ttl === undefined || rememberMe.absoluteTtl === undefined) {
+    problems.push(
+      `\`rememberMe\` must be { ttl, absoluteTtl } in seconds, e.g. { ttl: 604800, absoluteTtl: 2592000 } (got ${show(rememberMe)}).`,
+    );
+    return;
+  }
+  for (const key of Object.keys(rememberMe)) {
+    if (key !== 'ttl' && key !== 'absoluteTtl') problems.push(`unknown option \`rememberMe.${key}\`.`);
+  }
+  validateSeconds('rememberMe.ttl', rememberMe.ttl, problems);
+  validateSeconds('rememberMe.absoluteTtl', rememberMe.absoluteTtl, problems);
+}

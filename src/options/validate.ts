@@ -4,6 +4,7 @@ import {
   validateCsrf,
   validateMetrics,
   validateRedis,
+  validateRememberMe,
   validateReplication,
   validateSeconds,
   validateThrottle,
@@ -29,6 +30,7 @@ const KNOWN_OPTIONS = new Set([
   'clearSiteData',
   'maxDataBytes',
   'redisTimeoutMs',
+  'rememberMe',
   'controller',
   'globalGuard',
   'isGlobal',
@@ -99,6 +101,7 @@ export function validateSessionOptions(raw: unknown): string[] {
   ) {
     problems.push(`\`maxDataBytes\` must be a whole number of bytes from 2 to 1048576 (got ${show(raw.maxDataBytes)}).`);
   }
+  validateRememberMe(raw.rememberMe, problems);
   if (
     raw.redisTimeoutMs !== undefined &&
     (typeof raw.redisTimeoutMs !== 'number' ||

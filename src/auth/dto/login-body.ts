@@ -62,7 +62,9 @@ export function checkLoginHeaders(headers: LoginBodyRequest['headers']): void {
 function checkFlat(body: Record<string, unknown>): void {
   const problems: string[] = [];
   for (const key of Object.keys(body)) {
-    if (key !== 'username' && key !== 'password') {
+    if (key === 'rememberMe') {
+      if (typeof body[key] !== 'boolean' && body[key] !== undefined) problems.push('rememberMe must be a boolean value');
+    } else if (key !== 'username' && key !== 'password') {
       if (problems.length < 10) problems.push(`property ${key} should not exist`);
     } else if (typeof body[key] !== 'string' && body[key] !== undefined) {
       problems.push(`${key} must be a string`);

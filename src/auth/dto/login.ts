@@ -1,4 +1,4 @@
-import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
+import { IsBoolean, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
 import { ApiProperty } from '../../integrations/openapi/decorators.js';
 
 /** Body of `POST /auth/login`. Unknown fields are refused (400). */
@@ -16,4 +16,10 @@ export class LoginDto {
   @IsNotEmpty()
   @MaxLength(1024)
   password!: string;
+
+  /** "Remember me": the session gets the `rememberMe` lifetimes and a persistent cookie (ignored when the option is off). */
+  @ApiProperty({ required: false, type: Boolean, example: false })
+  @IsOptional()
+  @IsBoolean()
+  rememberMe?: boolean;
 }

@@ -6,7 +6,8 @@
   other wrote.
 
   KEYS[1]  the session key; its value is the JSON array of core/codec.ts:
-           [1, userId, username, role, createdAt, absoluteExpiresAt, ip, userAgent, data?]
+           [1, userId, username, role, createdAt, absoluteExpiresAt, ip, userAgent, data?, own?]
+           (data is null when a session has `own` settings and no data; `own` is kept as is)
   ARGV[1]  the new username as JSON ('"ann"' or 'null'), or '' to keep it
   ARGV[2]  the new role, the same way
   ARGV[3]  the largest data the session may hold, in bytes of JSON
@@ -69,7 +70,7 @@ while string.sub(value, i, i) ~= ']' do
   i = e + 1
   if string.sub(value, i, i) == ',' then i = i + 1 end
 end
-if fields[1] ~= '1' or #fields < 8 or #fields > 9 then
+if fields[1] ~= '1' or #fields < 8 or #fields > 10 then
   return {'', -1}
 end
 
@@ -80,7 +81,7 @@ if #ARGV > 3 then
   -- The data object's members in order, as raw key and value JSON.
   local keys, values, at = {}, {}, {}
   local data = fields[9]
-  if data then
+  if data and data ~= 'null' then
     local j = 2
     while string.sub(data, j, j) ~= '}' do
       local ke = value_end(data, j)
@@ -111,7 +112,8 @@ if #ARGV > 3 then
     if values[n] ~= '' then members[#members + 1] = keys[n] .. ':' .. values[n] end
   end
   if #members == 0 then
-    fields[9] = nil
+    -- null keeps the place of `own` when the session has it
+    if #fields == 10 then fields[9] = 'null' else fields[9] = nil end
   else
     fields[9] = '{' .. table.concat(members, ',') .. '}'
     if #fields[9] > tonumber(ARGV[3]) then
