@@ -26,9 +26,11 @@ export {
   type SessionRevokedEvent,
   type SessionRotatedEvent,
   type SessionExpiredEvent,
+  type SessionBindingMismatchEvent,
 } from './core/events.js';
 export type {
   SessionModuleOptions,
+  BindingMode,
   SessionModuleFactoryOptions,
   SessionModuleExtras,
   SessionRedisOptions,

@@ -10,6 +10,7 @@ import { SessionLive } from './core/live.js';
 import { SessionService } from './core/service.js';
 import { SessionStore } from './core/store.js';
 import { SessionCookies } from './http/cookies.js';
+import { SessionBinding } from './http/binding.js';
 import { SessionCsrf } from './http/csrf.js';
 import { SessionGuard } from './http/guard.js';
 import { SessionSockets } from './http/sockets.js';
@@ -55,6 +56,7 @@ import { SessionConfigurableModule, SESSION_CONTROLLER_ENABLED, SESSION_MODULE_O
     { provide: SessionCounters, useExisting: SessionMetrics },
     { provide: SessionEventSink, useExisting: SessionEvents },
     SessionGuard,
+    SessionBinding,
     SessionStreams,
     SessionSockets,
     // Loads WsException when @nestjs/websockets is installed (an optional peer).
@@ -72,6 +74,7 @@ import { SessionConfigurableModule, SESSION_CONTROLLER_ENABLED, SESSION_MODULE_O
     SessionStreams,
     SessionSockets,
     SessionGuard,
+    SessionBinding,
     SessionTransport,
     SessionCsrf,
     SessionMetrics,

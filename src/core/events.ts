@@ -12,6 +12,8 @@ export const SessionEvent = {
   Rotated: 'session.rotated',
   /** `{ sessionId }`: Redis expired the session key (needs `expiredEvents: true`). */
   Expired: 'session.expired',
+  /** `{ sessionId, userId, field, mode, expected, actual }`: a request's IP or user agent differs from the login's (`binding`). */
+  BindingMismatch: 'session.binding-mismatch',
 } as const;
 
 export type SessionEventName = (typeof SessionEvent)[keyof typeof SessionEvent];
@@ -26,7 +28,7 @@ export interface SessionDestroyedEvent {
 export interface SessionRevokedEvent {
   sessionId: string;
   userId: string | number;
-  reason: 'revoke' | 'revoke-all' | 'max-sessions';
+  reason: 'revoke' | 'revoke-all' | 'max-sessions' | 'binding';
 }
 export interface SessionRotatedEvent {
   sessionId: string;
@@ -35,6 +37,16 @@ export interface SessionRotatedEvent {
 }
 export interface SessionExpiredEvent {
   sessionId: string;
+}
+export interface SessionBindingMismatchEvent {
+  sessionId: string;
+  userId: string | number;
+  field: 'ip' | 'userAgent';
+  /** `'enforce'`: the session was ended (a `session.revoked` with reason `binding` follows). */
+  mode: 'report' | 'enforce';
+  /** What the login recorded, and what this request sent. */
+  expected: string;
+  actual: string | null;
 }
 
 /**

@@ -168,6 +168,19 @@ export class SessionService {
     return this.fromEntry(id, stored, entry, Date.now());
   }
 
+  /**
+   * Ends the session a token names as a revocation, not a logout: `session.revoked` with
+   * `reason` (e.g. `binding`, when the guard enforces it). True if there was one.
+   */
+  async revokeToken(token: string, reason: SessionRevokedEvent['reason'] = 'revoke'): Promise<boolean> {
+    if (tokenDeadline(token) < 0) return false;
+    const id = sessionIdOf(token);
+    const stored = await this.store.destroy(id);
+    if (!stored) return false;
+    this.emitRevoked([id], stored.userId, reason);
+    return true;
+  }
+
   /** Ends the session a token names. True if there was one. */
   async destroy(token: string): Promise<boolean> {
     if (tokenDeadline(token) < 0) return false;

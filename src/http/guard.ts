@@ -13,6 +13,7 @@ import { SessionService } from '../core/service.js';
 import type { Session } from '../core/types.js';
 import { SessionMetrics, type GuardResult } from '../integrations/metrics/metrics.js';
 import { asWsException } from '../integrations/websockets/ws-exception.js';
+import { SessionBinding } from './binding.js';
 import { graphqlSocketOf, httpRequestOf, httpResponseOf, sessionHolderOf } from './context.js';
 import { SessionCsrf } from './csrf.js';
 import { FRESH_SESSION_KEY, IS_PUBLIC_KEY, NO_SLIDE_KEY, ROLES_KEY, SESSION_REQUEST_KEY } from './metadata.js';
@@ -49,6 +50,7 @@ export class SessionGuard implements CanActivate {
   private readonly rules = new WeakMap<object, WeakMap<object, RouteRules>>();
   // A property, not a constructor parameter: subclasses that call super(...) keep compiling.
   @Inject(SessionLive) private readonly live!: SessionLive;
+  @Inject(SessionBinding) private readonly binding!: SessionBinding;
 
   constructor(
     protected readonly sessions: SessionService,
@@ -110,6 +112,10 @@ export class SessionGuard implements CanActivate {
       const found = rules.slide ? await this.sessions.touch(lookup.token) : await this.sessions.get(lookup.token);
       if (!found) return this.onUnauthenticated(context, new UnauthorizedException('Invalid or expired session'));
       session = found;
+      // Compared with what was just read: no Redis command unless an enforced field differs.
+      if (this.binding.enabled && !(await this.binding.allows(session, request, lookup.token))) {
+        return this.onUnauthenticated(context, new UnauthorizedException('Session binding mismatch'));
+      }
       request[SESSION_REQUEST_KEY] = session;
       if (context.getType<string>() !== 'http') this.keepOnSocket(context, session);
     }

@@ -1,5 +1,11 @@
 import { SESSION_DEFAULTS as D } from './defaults.js';
-import type { SessionCookieOptions, SessionModuleOptions, SessionRedisOptions, ValidateCredentials } from './types.js';
+import type {
+  BindingMode,
+  SessionCookieOptions,
+  SessionModuleOptions,
+  SessionRedisOptions,
+  ValidateCredentials,
+} from './types.js';
 import { validateSessionOptions } from './validate.js';
 import { isObject } from './values.js';
 
@@ -21,6 +27,8 @@ export interface ResolvedSessionOptions {
   readonly validateCredentials: ValidateCredentials | undefined;
   /** 0 = unlimited (`null` or `Infinity` given); default 100. */
   readonly maxSessionsPerUser: number;
+  /** Per field: 'off', 'report' or 'enforce'. */
+  readonly binding: { ip: BindingMode; userAgent: BindingMode };
   /** Null when "remember me" is off. */
   readonly rememberMe: { ttlMs: number; absoluteTtlMs: number } | null;
   /** See `SessionModuleOptions.redisTimeoutMs`. */
@@ -89,6 +97,7 @@ export function resolveSessionOptions(raw: unknown): ResolvedSessionOptions {
         ? 0
         : positive(options.maxSessionsPerUser, D.maxSessionsPerUser),
     redisTimeoutMs: positive(options.redisTimeoutMs, D.redisTimeoutMs),
+    binding: { ip: options.binding?.ip ?? 'off', userAgent: options.binding?.userAgent ?? 'off' },
     rememberMe:
       options.rememberMe && typeof options.rememberMe === 'object'
         ? { ttlMs: options.rememberMe.ttl * 1000, absoluteTtlMs: options.rememberMe.absoluteTtl * 1000 }

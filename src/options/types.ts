@@ -74,6 +74,9 @@ export type ValidateCredentials = (
  * the module itself (`controller`, `globalGuard`, `isGlobal`), which `forRootAsync`
  * takes next to `useFactory` because they must be known before the factory runs.
  */
+/** How `binding` treats a field: not checked, reported, or enforced. */
+export type BindingMode = 'off' | 'report' | 'enforce';
+
 export interface SessionModuleFactoryOptions {
   /** Where sessions live. Required. */
   redis: SessionRedisOptions;
@@ -100,6 +103,15 @@ export interface SessionModuleFactoryOptions {
    * `SessionService.list` still answer a page at a time (`listPage` follows the cursor).
    */
   maxSessionsPerUser?: number | null;
+  /**
+   * Binds a session to where it logged in from, checked by the guard on every request at no
+   * Redis cost: `ip` compares the network (the same /24 for IPv4, /64 for IPv6), `userAgent`
+   * the exact string. Each is `'off'` (default), `'report'` (a `session.binding-mismatch`
+   * event and a metric, the request goes on) or `'enforce'` (the session is ended: 401,
+   * `session.revoked` with reason `binding`). Mobile networks change IPs and browsers update
+   * their user agents: see the README before enforcing.
+   */
+  binding?: { ip?: BindingMode; userAgent?: BindingMode };
   /**
    * "Remember me": a login whose body has `rememberMe: true` gets these lifetimes (seconds)
    * instead of `ttl` and `absoluteTtl`, and a persistent cookie (`Max-Age` until its absolute

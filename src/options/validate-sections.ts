@@ -258,3 +258,19 @@ export function validateRememberMe(rememberMe: unknown, problems: string[]): voi
   validateSeconds('rememberMe.ttl', rememberMe.ttl, problems);
   validateSeconds('rememberMe.absoluteTtl', rememberMe.absoluteTtl, problems);
 }
+
+const BINDING_MODES = ['off', 'report', 'enforce'];
+
+export function validateBinding(binding: unknown, problems: string[]): void {
+  if (binding === undefined) return;
+  if (!isObject(binding)) {
+    problems.push(`\`binding\` must be { ip?, userAgent? }, each 'off', 'report' or 'enforce' (got ${show(binding)}).`);
+    return;
+  }
+  for (const [key, value] of Object.entries(binding)) {
+    if (key !== 'ip' && key !== 'userAgent') problems.push(`unknown option \`binding.${key}\`.`);
+    else if (value !== undefined && !BINDING_MODES.includes(value as string)) {
+      problems.push(`\`binding.${key}\` must be 'off', 'report' or 'enforce' (got ${show(value)}).`);
+    }
+  }
+}

@@ -5,6 +5,7 @@ import {
   validateMetrics,
   validateRedis,
   validateRememberMe,
+  validateBinding,
   validateReplication,
   validateSeconds,
   validateThrottle,
@@ -31,6 +32,7 @@ const KNOWN_OPTIONS = new Set([
   'maxDataBytes',
   'redisTimeoutMs',
   'rememberMe',
+  'binding',
   'controller',
   'globalGuard',
   'isGlobal',
@@ -102,6 +104,7 @@ export function validateSessionOptions(raw: unknown): string[] {
     problems.push(`\`maxDataBytes\` must be a whole number of bytes from 2 to 1048576 (got ${show(raw.maxDataBytes)}).`);
   }
   validateRememberMe(raw.rememberMe, problems);
+  validateBinding(raw.binding, problems);
   if (
     raw.redisTimeoutMs !== undefined &&
     (typeof raw.redisTimeoutMs !== 'number' ||

@@ -43,6 +43,7 @@ export type LoginResult = 'success' | 'failure' | 'invalid' | 'throttled' | 'una
  * - `<prefix>logins_total{result}` and `<prefix>login_duration_seconds{result}`
  * - `<prefix>revocations_total{reason}` (logout, revoke, revoke-all, max-sessions)
  * - `<prefix>redis_errors_total`
+ * - `<prefix>binding_mismatches_total{field,mode}` (ip, userAgent; report, enforce)
  */
 @Injectable()
 export class SessionMetrics extends SessionCounters implements OnModuleInit {
@@ -53,6 +54,7 @@ export class SessionMetrics extends SessionCounters implements OnModuleInit {
   private loginSeconds?: PromHistogram;
   private revocations?: PromCounter;
   private redisErrors?: PromCounter;
+  private bindingMismatches?: PromCounter;
 
   constructor(@Inject(RESOLVED_SESSION_OPTIONS) private readonly config: ResolvedSessionOptions) {
     super();
@@ -85,6 +87,11 @@ export class SessionMetrics extends SessionCounters implements OnModuleInit {
     );
     this.revocations = counter('revocations_total', 'Sessions ended before their time, by reason', ['reason']);
     this.redisErrors = counter('redis_errors_total', 'Redis commands that failed or timed out (answered 503)');
+    this.bindingMismatches = counter(
+      'binding_mismatches_total',
+      "Requests whose IP or user agent differed from their session's login",
+      ['field', 'mode'],
+    );
     this.enabled = true;
   }
 
@@ -104,6 +111,10 @@ export class SessionMetrics extends SessionCounters implements OnModuleInit {
 
   redisError(): void {
     this.redisErrors?.inc();
+  }
+
+  bindingMismatch(field: 'ip' | 'userAgent', mode: 'report' | 'enforce'): void {
+    this.bindingMismatches?.inc({ field, mode });
   }
 }
 

@@ -1,0 +1,93 @@
+import { isIPv4, isIPv6 } from 'node:net';
+import { Inject, Injectable } from '@nestjs/common';
+import { SessionEvent, SessionEventSink, type SessionBindingMismatchEvent } from '../core/events.js';
+import { SessionService } from '../core/service.js';
+import { MAX_USER_AGENT_LENGTH } from '../core/stored-user.js';
+import type { Session } from '../core/types.js';
+import { SessionMetrics } from '../integrations/metrics/metrics.js';
+import { RESOLVED_SESSION_OPTIONS, type ResolvedSessionOptions } from '../options/resolve.js';
+import { requestContext, type HttpRequestLike } from './request.js';
+
+/**
+ * `binding`: compares a request's IP network and user agent with those its session logged in
+ * with, from what the guard already read (no Redis command). `report` emits
+ * `session.binding-mismatch` and counts it; `enforce` also ends the session.
+ */
+@Injectable()
+export class SessionBinding {
+  /** False when both fields are off: the guard skips the check altogether. */
+  readonly enabled: boolean;
+  private readonly ip: ResolvedSessionOptions['binding']['ip'];
+  private readonly userAgent: ResolvedSessionOptions['binding']['userAgent'];
+
+  constructor(
+    private readonly sessions: SessionService,
+    private readonly events: SessionEventSink,
+    private readonly metrics: SessionMetrics,
+    @Inject(RESOLVED_SESSION_OPTIONS) config: ResolvedSessionOptions,
+  ) {
+    this.ip = config.binding.ip;
+    this.userAgent = config.binding.userAgent;
+    this.enabled = this.ip !== 'off' || this.userAgent !== 'off';
+  }
+
+  /**
+   * True when the request may go on; false when an enforced field differs and the session
+   * has been ended (the caller answers 401). A field the login did not record (a session
+   * created without a context) or the request does not carry (no IP) is not compared.
+   */
+  async allows(session: Session, request: HttpRequestLike, token: string): Promise<boolean> {
+    const actual = requestContext(request);
+    let enforced = false;
+    if (this.ip !== 'off' && session.ip !== null && actual.ip !== undefined && network(session.ip) !== network(actual.ip)) {
+      this.report(session, 'ip', this.ip, session.ip, actual.ip);
+      enforced ||= this.ip === 'enforce';
+    }
+    if (this.userAgent !== 'off' && session.userAgent !== null) {
+      const userAgent = actual.userAgent?.slice(0, MAX_USER_AGENT_LENGTH) ?? null;
+      if (userAgent !== session.userAgent) {
+        this.report(session, 'userAgent', this.userAgent, session.userAgent, userAgent);
+        enforced ||= this.userAgent === 'enforce';
+      }
+    }
+    if (enforced) await this.sessions.revokeToken(token, 'binding');
+    return !enforced;
+  }
+
+  private report(
+    session: Session,
+    field: 'ip' | 'userAgent',
+    mode: 'report' | 'enforce',
+    expected: string,
+    actual: string | null,
+  ): void {
+    this.metrics.bindingMismatch(field, mode);
+    this.events.emit(SessionEvent.BindingMismatch, {
+      sessionId: session.id,
+      userId: session.userId,
+      field,
+      mode,
+      expected,
+      actual,
+    } satisfies SessionBindingMismatchEvent);
+  }
+}
+
+/**
+ * The network an address belongs to, as compared: the /24 of an IPv4 address (an
+ * IPv4-mapped IPv6 address counts as IPv4), the /64 of an IPv6 one, the string itself
+ * otherwise.
+ */
+export function network(address: string): string {
+  const mapped = address.startsWith('::ffff:') ? address.slice(7) : address;
+  if (isIPv4(mapped)) return mapped.slice(0, mapped.lastIndexOf('.'));
+  if (!isIPv6(address)) return address;
+  const [head, tail] = address.split('%')[0].split('::') as [string, string | undefined];
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  return groups
+    .slice(0, 4)
+    .map((group) => parseInt(group, 16).toString(16))
+    .join(':');
+}
