@@ -4,7 +4,7 @@ import { EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
 import { SessionEvent, SessionService, type SessionExpiredEvent } from '../../src/index.js';
 import { spawnRedisCluster, type SpawnedRedisCluster } from '../support/servers/redis-cluster.js';
 import { createTestApp, type TestApp } from '../support/app.js';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import request from 'supertest';
 import { sessionCookie } from '../support/http.js';
 import { sleep } from '../support/redis.js';
@@ -53,6 +53,39 @@ describe('events and durability on a Redis Cluster', () => {
     while (Date.now() < deadline && !ids.every((id) => expired.has(id))) await sleep(100);
     expect(ids.filter((id) => !expired.has(id))).toEqual([]);
     for (let user = 0; user < 3; user++) expect(await service.list(`cluster-ev-${user}`)).toEqual([]);
+  });
+
+  it('update and updateUser across masters: no lost patch, a role change everywhere, nothing brought back by a racing revokeAll', async () => {
+    const u = await createTestApp({ redis: { cluster: { nodes: cluster.startupNodes } }, ttl: 60 }, [], {
+      assertionClient: false,
+    });
+    const admin = new Cluster(cluster.startupNodes);
+    try {
+      const service = u.app.get(SessionService);
+      const created = await Promise.all(Array.from({ length: 9 }, () => service.create({ id: 'cluster-upd', role: 'admin' })));
+      const masters = new Set(
+        await Promise.all(created.map(async (c) => (await cluster.masterForKey(`${u.prefix}${c.session.id}`)).port)),
+      );
+      expect(masters.size).toBeGreaterThanOrEqual(2);
+      const patched = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => service.update(created[0].token, { [`k${i}`]: i })),
+      );
+      expect(patched.every((p) => p !== null)).toBe(true);
+      expect(Object.keys((await service.get(created[0].token))?.data ?? {})).toHaveLength(100);
+      expect(await service.updateUser('cluster-upd', { role: 'user' })).toBe(9);
+      for (const { token } of created) expect((await service.get(token))?.role).toBe('user');
+      let brought = 0;
+      for (let round = 0; round < 20; round++) {
+        const batch = await Promise.all(Array.from({ length: 4 }, () => service.create({ id: 'cluster-race' })));
+        await Promise.all([service.revokeAll('cluster-race'), service.updateUser('cluster-race', { n: round })]);
+        for (const { session } of batch) brought += await admin.exists(`${u.prefix}${session.id}`);
+      }
+      process.stdout.write(`cluster: updateUser vs revokeAll, 20 rounds of 4 sessions across masters, ${brought} brought back\n`);
+      expect(brought).toBe(0);
+    } finally {
+      admin.disconnect();
+      await u.close();
+    }
   });
 
   it("durability 'replicated': a login and a logout are on the key's replica when answered", async () => {
