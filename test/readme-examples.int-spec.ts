@@ -1,8 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Type } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import request from 'supertest';
 import ts from 'typescript';
+import { AppModule } from './readme-examples/app.module.js';
+import { ConfigAppModule } from './readme-examples/config-app.module.js';
+import { SharedClientAppModule } from './readme-examples/shared-client.module.js';
+import { sessionCookie } from './support/http.js';
+import { testRedisUrl } from './support/redis.js';
 
 /**
  * The README's recipes for GraphQL, WebSocket gateways, SSE and custom sign-in routes are
@@ -19,6 +27,9 @@ const MARKER = /<!-- example: (test\/readme-examples\/[\w.-]+\.ts) -->\r?\n```ts
 
 /** The recipes issue 11 asked for, each with a compiled snippet. */
 const REQUIRED = [
+  'test/readme-examples/app.module.ts',
+  'test/readme-examples/config-app.module.ts',
+  'test/readme-examples/shared-client.module.ts',
   'test/readme-examples/sso.controller.ts',
   'test/readme-examples/profile.resolver.ts',
   'test/readme-examples/chat.gateway.ts',
@@ -34,7 +45,8 @@ describe('README recipes', () => {
   });
 
   it.each(snippets.map((s) => [s.file, s.code] as const))('the snippet of %s is that file, as written', (file, code) => {
-    const source = readFileSync(join(ROOT, file), 'utf8');
+    // The files import the package from its source; the README, as users write it.
+    const source = readFileSync(join(ROOT, file), 'utf8').replaceAll("'../../src/index.js'", "'nestjs-redis-session'");
     expect(source).toContain(code);
   });
 
@@ -47,4 +59,45 @@ describe('README recipes', () => {
     const problems = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
     expect(problems).toEqual([]);
   }, 60_000);
+});
+
+describe('README app modules boot as written', () => {
+  const env = { ...process.env };
+  beforeAll(() => {
+    process.env.REDIS_URL = testRedisUrl();
+    process.env.SESSION_TTL = '900'; // a string, as every environment value is
+  });
+  afterAll(() => {
+    process.env = env;
+  });
+
+  const boot = async (module: Type, login: { username: string; password: string }) => {
+    const moduleRef = await Test.createTestingModule({ imports: [module] }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    try {
+      const res = await request(app.getHttpServer()).post('/auth/login').send(login);
+      if (res.status === 200) {
+        await request(app.getHttpServer()).post('/auth/logout').set('Cookie', sessionCookie(res));
+      }
+      return res;
+    } finally {
+      await app.close();
+    }
+  };
+
+  it('forRoot: boots; every login is a 401 until validateCredentials is filled in', async () => {
+    expect((await boot(AppModule, { username: 'ann', password: 'ann-password' })).status).toBe(401);
+  });
+
+  it('forRootAsync with ConfigService: SESSION_TTL=900 from the environment becomes a 900 s idle timeout', async () => {
+    const res = await boot(ConfigAppModule, { username: 'ann', password: 'ann-password' });
+    expect(res.status).toBe(200);
+    const session = res.body.session as { createdAt: string; expiresAt: string };
+    expect(Date.parse(session.expiresAt) - Date.parse(session.createdAt)).toBe(900_000);
+  });
+
+  it("forRootAsync with the app's own client: boots, logs in, and leaves the client open", async () => {
+    expect((await boot(SharedClientAppModule, { username: 'ann', password: 'ann-password' })).status).toBe(200);
+  });
 });
