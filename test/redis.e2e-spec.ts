@@ -284,3 +284,33 @@ describe('a client the app owns, without commandTimeout (express and fastify sid
     });
   });
 });
+
+describe("a client with its own keyPrefix (as the README's key layout says)", () => {
+  const own = usePrivateRedis();
+
+  it('every key lands under <client keyPrefix><keyPrefix>, liveRevocation publishes on the unprefixed channel', async () => {
+    const client = new Redis(own.server.url, { keyPrefix: 'app1:' });
+    const t = await createTestApp({ redis: { client }, keyPrefix: 'sess:' }, [], { assertionClient: false });
+    const subscriber = new Redis(own.server.url);
+    try {
+      const messages: string[] = [];
+      await subscriber.subscribe('sess:ended');
+      subscriber.on('message', (_channel: string, message: string) => messages.push(message));
+      const http = t.app.getHttpServer();
+      const res = await request(http).post('/auth/login').send(alice);
+      const id = (res.body as { session: { id: string } }).session.id;
+      expect(await own.admin.exists(`app1:sess:${id}`, 'app1:sess:user:1')).toBe(2);
+      expect((await request(http).get('/me').set('Cookie', sessionCookie(res))).status).toBe(200);
+      expect((await request(http).get('/poll').set('Cookie', sessionCookie(res))).status).toBe(200);
+      expect((await request(http).get('/auth/sessions').set('Cookie', sessionCookie(res))).body).toHaveLength(1);
+      expect((await request(http).post('/auth/logout-all').set('Cookie', sessionCookie(res))).status).toBe(204);
+      expect(await own.admin.keys('*')).toEqual([]);
+      for (let i = 0; i < 20 && messages.length === 0; i++) await sleep(50);
+      expect(messages).toEqual([id]);
+    } finally {
+      subscriber.disconnect();
+      await t.close();
+      client.disconnect();
+    }
+  });
+});
