@@ -79,6 +79,7 @@ describe('README "Redis key layout"', () => {
       'ip',
       'userAgent',
       'data?',
+      'own?',
     ]);
     const commands = redisCliCommands(section).map((args) => `${args[0]} ${args[1]}`);
     for (const expected of ['ZRANGE session:user:', 'GET session:', 'TTL session:']) {
@@ -161,8 +162,9 @@ describe('what the module writes matches the README', () => {
         ip: session.ip,
         userAgent: UA,
         'data?': data,
+        'own?': undefined,
       };
-      // `data?` is there only for a user with custom data.
+      // `data?` is there only for a user with custom data; `own?` only for a remember-me login.
       const expected = fields.filter((name) => byName[name] !== undefined).map((name) => byName[name]);
       expect(JSON.parse((await t.redis.get(key))!)).toEqual(expected);
       expect(Date.parse(session.absoluteExpiresAt) - Date.parse(session.createdAt)).toBe(ABSOLUTE_TTL * 1000);
