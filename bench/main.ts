@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { spawnRedisServer } from '../test/support/servers/redis-server.js';
 import type { LoadResult, LoadSpec } from './load.js';
+import type { SocketLoadResult, SocketLoadSpec } from './socket-load.js';
 import { measureBulk, measureCreate, measureMemory, median } from './measure.js';
 import { commandStats, redisVersion } from './redis-stats.js';
 import { LOGIN_PASSWORD } from './seed.js';
@@ -105,6 +106,8 @@ async function main(): Promise<void> {
       }
     }
 
+    const twins = await measureTwins(redis.url, admin, work);
+
     const login = await runLoad({
       url: `${base}/auth/login`,
       method: 'POST',
@@ -150,6 +153,7 @@ async function main(): Promise<void> {
         interleaved: 'A B C per round, medians over rounds',
       },
       throughput,
+      twins,
       login: { connections: 4, rps: login.rps, p50: login.p50, p99: login.p99, note: 'bound by argon2id (19 MiB, t=2)' },
       memory,
       create,
@@ -203,6 +207,7 @@ function summarise(runs: RunRecord[]) {
 }
 
 type Results = {
+  twins: Twins;
   date: string;
   mode: string;
   machine: { cpus: number; node: string; redis: string };
@@ -231,6 +236,16 @@ function report(r: Results): string {
     '',
     `B/A ${f2(t.ratios.BoverA)} (target ≥ 0.92)   B/C ${f2(t.ratios.BoverC)} (target ≥ 1.35; ceiling A/C ${f2(t.ratios.AoverC)})   p99 B/A ${f2(t.ratios.p99BoverA)} (target ≤ 1.2)`,
     '',
+    `Twins (a separate app process: Apollo on Express, and a socket.io gateway; ${r.twins.durationSeconds} s per run, medians over ${r.twins.rounds} rounds):`,
+    '',
+    '| operation | per s | p50 ms | p99 ms | Redis cmds/op | Redis µs/op | guarded / unguarded |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...(Object.keys(TWINS) as TwinKey[]).map((k) => {
+      const t = r.twins.summary[k];
+      const ratio = k === 'gqlMe' ? f2(r.twins.graphqlRatio) : k === 'sockMe' ? f2(r.twins.socketRatio) : '';
+      return `| ${TWINS[k].label} | ${f0(t.rps)} | ${t.p50} | ${t.p99} | ${t.cmdsPerOp.toFixed(3)} | ${f2(t.usecPerOp)} | ${ratio} |`;
+    }),
+    '',
     `| memory per session (${r.memory.sessions} sessions, used_memory delta) | bytes |`,
     '|---|---:|',
     `| ours: session key only | ${f0(r.memory.oursSessionKey)} |`,
@@ -250,8 +265,9 @@ async function startServer(
   redisUrl: string,
   sessions: number,
   cookieFile: string,
+  program = './server.js',
 ): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [here('./server.js')], {
+  const child = spawn(process.execPath, [here(program)], {
     env: { ...process.env, REDIS_URL: redisUrl, SESSIONS: String(sessions), COOKIE_FILE: cookieFile, NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -294,6 +310,139 @@ function runLoad(spec: LoadSpec): Promise<LoadResult> {
 async function handledSince(base: string): Promise<number> {
   const response = await fetch(`${base}/__handled`);
   return ((await response.json()) as { handled: number }).handled;
+}
+
+const TWINS = {
+  gqlOpen: { label: 'GraphQL query `{ open }`, unguarded', kind: 'graphql', query: '{ open }', event: '' },
+  gqlMe: { label: 'GraphQL query `{ me }`, SessionGuard', kind: 'graphql', query: '{ me }', event: '' },
+  sockOpen: { label: "socket.io message 'open', unguarded", kind: 'socket', query: '', event: 'open' },
+  sockMe: { label: "socket.io message 'me', SessionGuard", kind: 'socket', query: '', event: 'me' },
+} as const;
+type TwinKey = keyof typeof TWINS;
+
+interface TwinRun {
+  key: TwinKey;
+  rps: number;
+  p50: number;
+  p99: number;
+  ops: number;
+  redisCalls: number;
+  redisUsec: number;
+}
+
+type Twins = Awaited<ReturnType<typeof measureTwins>>;
+
+/**
+ * A guarded GraphQL query and a guarded socket.io message, each against its unguarded twin,
+ * interleaved per round like the REST routes, in a server process of their own.
+ */
+async function measureTwins(redisUrl: string, admin: Redis, work: string) {
+  const durationSeconds = Math.min(settings.durationSeconds, 5);
+  const cookieFile = join(work, 'twins-cookies.json');
+  const started = await startServer(redisUrl, settings.sessions, cookieFile, './twins-server.js');
+  const base = `http://127.0.0.1:${started.port}`;
+  const runs: TwinRun[] = [];
+  try {
+    const runTwin = async (key: TwinKey, seconds: number, round: number): Promise<void> => {
+      const measured = round > 0;
+      const twin = TWINS[key];
+      if (measured) {
+        await handledSince(base);
+        await admin.config('RESETSTAT');
+      }
+      let result: { rps: number; p50: number; p99: number; ops: number; failed: number };
+      if (twin.kind === 'graphql') {
+        const load = await runLoad({
+          url: `${base}/graphql`,
+          method: 'POST',
+          body: JSON.stringify({ query: twin.query }),
+          cookieFile,
+          cookieKey: 'b',
+          durationSeconds: seconds,
+          connections: settings.connections,
+        });
+        await sleep(200);
+        result = { ...load, ops: measured ? await handledSince(base) : 0, failed: load.non2xx + load.errors };
+      } else {
+        const load = await runSocketLoad(
+          { url: base, event: twin.event, cookieFile, durationSeconds: seconds, connections: settings.connections },
+          measured ? () => admin.config('RESETSTAT').then(() => undefined) : () => Promise.resolve(),
+        );
+        result = { ...load, ops: load.acks, failed: load.errors };
+      }
+      if (result.failed > 0) throw new Error(`${key}: ${result.failed} failed operations`);
+      if (!measured) return;
+      const stats = await commandStats(admin);
+      runs.push({
+        key,
+        rps: result.rps,
+        p50: result.p50,
+        p99: result.p99,
+        ops: result.ops,
+        redisCalls: stats.calls,
+        redisUsec: stats.usec,
+      });
+      log(
+        `bench: twins round ${runs.length} ${key}: ${result.rps.toFixed(0)}/s, p50 ${result.p50} ms, p99 ${result.p99} ms, ${(stats.calls / result.ops).toFixed(3)} cmds/op`,
+      );
+    };
+    for (const key of Object.keys(TWINS) as TwinKey[]) await runTwin(key, settings.warmupSeconds, 0);
+    for (let round = 1; round <= settings.rounds; round++) {
+      for (const key of Object.keys(TWINS) as TwinKey[]) await runTwin(key, durationSeconds, round);
+    }
+  } finally {
+    started.child.kill('SIGTERM');
+  }
+  const summary = Object.fromEntries(
+    (Object.keys(TWINS) as TwinKey[]).map((key) => {
+      const rs = runs.filter((r) => r.key === key);
+      const ops = rs.reduce((sum, r) => sum + r.ops, 0);
+      return [
+        key,
+        {
+          rps: median(rs.map((r) => r.rps)),
+          p50: median(rs.map((r) => r.p50)),
+          p99: median(rs.map((r) => r.p99)),
+          cmdsPerOp: rs.reduce((sum, r) => sum + r.redisCalls, 0) / ops,
+          usecPerOp: rs.reduce((sum, r) => sum + r.redisUsec, 0) / ops,
+        },
+      ];
+    }),
+  ) as Record<TwinKey, { rps: number; p50: number; p99: number; cmdsPerOp: number; usecPerOp: number }>;
+  // CI runs the quick bench: a guard that sends more than its one command fails it here.
+  for (const key of ['gqlMe', 'sockMe'] as const) {
+    if (Math.abs(summary[key].cmdsPerOp - 1) > 0.01)
+      throw new Error(`${key}: ${summary[key].cmdsPerOp} Redis commands per operation, not 1`);
+  }
+  return {
+    durationSeconds,
+    rounds: settings.rounds,
+    summary,
+    graphqlRatio: summary.gqlMe.rps / summary.gqlOpen.rps,
+    socketRatio: summary.sockMe.rps / summary.sockOpen.rps,
+  };
+}
+
+/** Runs bench/socket-load.js: it connects, says `ready`, and starts when told (after `beforeGo`). */
+function runSocketLoad(spec: SocketLoadSpec, beforeGo: () => Promise<void>): Promise<SocketLoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [here('./socket-load.js'), JSON.stringify(spec)], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    let out = '';
+    let going = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (!going && out.includes('ready\n')) {
+        going = true;
+        void beforeGo().then(() => child.stdin.write('go\n'), reject);
+      }
+    });
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`socket load generator exited with code ${code}`));
+      resolve(JSON.parse(out.trim().split('\n').pop()!) as SocketLoadResult);
+    });
+  });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

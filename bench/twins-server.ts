@@ -1,0 +1,103 @@
+/**
+ * The twins' app, in a process of its own so the REST figures (A, B, C) never share it:
+ * a GraphQL query and a socket.io message, each unguarded and behind SessionGuard.
+ *   POST /graphql { open }  no session check      POST /graphql { me }  SessionGuard
+ *   socket 'open'           no session check      socket 'me'           SessionGuard
+ * The gateway authenticates no handshake: a guarded message costs the guard's one command.
+ * Env: REDIS_URL, SESSIONS, COOKIE_FILE. Prints `{"port": N}` when ready; stops on SIGTERM.
+ */
+import 'reflect-metadata';
+import { writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { Module, UseGuards } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
+import { GraphQLModule, Query, Resolver } from '@nestjs/graphql';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
+import type { Request } from 'express';
+import { CurrentSession, SessionGuard, SessionModule, SessionService } from '../src/index.js';
+import { seedIp, seedUser, TTL_SECONDS, USER_AGENT } from './seed.js';
+
+@Resolver()
+class TwinResolver {
+  @Query(() => Boolean)
+  open(): boolean {
+    return true;
+  }
+
+  @UseGuards(SessionGuard)
+  @Query(() => String)
+  me(@CurrentSession('username') username: string): string {
+    return username;
+  }
+}
+
+@WebSocketGateway()
+class TwinGateway {
+  @SubscribeMessage('open')
+  open(): boolean {
+    return true;
+  }
+
+  @UseGuards(SessionGuard)
+  @SubscribeMessage('me')
+  me(@CurrentSession('username') username: string): string {
+    return username;
+  }
+}
+
+async function main(): Promise<void> {
+  const redisUrl = required('REDIS_URL');
+  const sessions = Number(required('SESSIONS'));
+
+  @Module({
+    imports: [
+      SessionModule.forRoot({ redis: { url: redisUrl }, keyPrefix: 'twins:', ttl: TTL_SECONDS, controller: false }),
+      GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloDriver, autoSchemaFile: true }),
+    ],
+    providers: [TwinResolver, TwinGateway],
+  })
+  class TwinsModule {}
+
+  const app = await NestFactory.create<NestExpressApplication>(TwinsModule, { logger: false });
+  // GraphQL requests the server handled (as bench-app.ts counts REST ones).
+  let handled = 0;
+  app.use((request: Request, response: { json(body: unknown): void }, next: () => void) => {
+    if (request.url === '/__handled') {
+      response.json({ handled });
+      handled = 0;
+      return;
+    }
+    handled++;
+    next();
+  });
+  await app.listen(0, '127.0.0.1');
+
+  const service = app.get(SessionService);
+  const cookies: string[] = [];
+  for (let start = 0; start < sessions; start += 200) {
+    const batch = [];
+    for (let i = start; i < Math.min(sessions, start + 200); i++) {
+      batch.push(
+        service.create(seedUser(i), { ip: seedIp(i), userAgent: USER_AGENT }).then(({ token }) => (cookies[i] = `sid=${token}`)),
+      );
+    }
+    await Promise.all(batch);
+  }
+  writeFileSync(required('COOKIE_FILE'), JSON.stringify({ b: cookies }));
+
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  process.stdout.write(`${JSON.stringify({ port })}\n`);
+  const stop = () => void app.close().finally(() => process.exit(0));
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is required`);
+  return value;
+}
+
+await main();
