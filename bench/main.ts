@@ -383,7 +383,7 @@ async function measureTwins(redisUrl: string, admin: Redis, work: string) {
         redisUsec: stats.usec,
       });
       log(
-        `bench: twins round ${runs.length} ${key}: ${result.rps.toFixed(0)}/s, p50 ${result.p50} ms, p99 ${result.p99} ms, ${(stats.calls / result.ops).toFixed(3)} cmds/op`,
+        `bench: twins round ${round} ${key}: ${result.rps.toFixed(0)}/s, p50 ${result.p50} ms, p99 ${result.p99} ms, ${(stats.calls / result.ops).toFixed(3)} cmds/op`,
       );
     };
     for (const key of Object.keys(TWINS) as TwinKey[]) await runTwin(key, settings.warmupSeconds, 0);
