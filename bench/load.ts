@@ -14,6 +14,8 @@ export interface LoadSpec {
   cookieKey?: 'b' | 'c';
   durationSeconds: number;
   connections: number;
+  /** A User-Agent header on every request (the twins' sessions are bound to it). */
+  userAgent?: string;
 }
 
 export interface LoadResult {
@@ -38,7 +40,10 @@ const result = await autocannon({
   duration: spec.durationSeconds,
   method: spec.method,
   body: spec.body,
-  headers: spec.body ? { 'content-type': 'application/json' } : {},
+  headers: {
+    ...(spec.body ? { 'content-type': 'application/json' } : {}),
+    ...(spec.userAgent ? { 'user-agent': spec.userAgent } : {}),
+  },
   requests: [
     {
       setupRequest: (request) => {

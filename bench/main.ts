@@ -13,9 +13,9 @@ import { Redis } from 'ioredis';
 import { spawnRedisServer } from '../test/support/servers/redis-server.js';
 import type { LoadResult, LoadSpec } from './load.js';
 import type { SocketLoadResult, SocketLoadSpec } from './socket-load.js';
-import { measureBulk, measureCreate, measureMemory, median } from './measure.js';
+import { measureBulk, measureCreate, measureMemory, measureUpdate, median } from './measure.js';
 import { commandStats, redisVersion } from './redis-stats.js';
-import { LOGIN_PASSWORD } from './seed.js';
+import { LOGIN_PASSWORD, USER_AGENT } from './seed.js';
 
 const quick = process.argv.includes('--quick');
 const settings = quick
@@ -125,6 +125,11 @@ async function main(): Promise<void> {
     const create = await measureCreate(redis.url, settings.createSessions);
     log(`bench: create measured over ${settings.createSessions} sessions`);
     const bulk = await measureBulk(redis.url, settings.revokeAllSessions, settings.listSessions);
+    const update = await measureUpdate(redis.url, settings.createSessions);
+    log(`bench: update measured over ${settings.createSessions} sessions`);
+    if (Math.abs(update.redisCommandsPerUpdate - 1) > 0.01) {
+      throw new Error(`update: ${update.redisCommandsPerUpdate} Redis commands per update, not 1`);
+    }
 
     const throughput = summarise(runs);
     const results = {
@@ -158,6 +163,7 @@ async function main(): Promise<void> {
       memory,
       create,
       bulk,
+      update,
       runs,
     };
     mkdirSync(here('../../bench/results'), { recursive: true });
@@ -216,6 +222,7 @@ type Results = {
   memory: Awaited<ReturnType<typeof measureMemory>>;
   create: Awaited<ReturnType<typeof measureCreate>>;
   bulk: Awaited<ReturnType<typeof measureBulk>>;
+  update: Awaited<ReturnType<typeof measureUpdate>>;
 };
 
 function report(r: Results): string {
@@ -236,13 +243,20 @@ function report(r: Results): string {
     '',
     `B/A ${f2(t.ratios.BoverA)} (target ≥ 0.92)   B/C ${f2(t.ratios.BoverC)} (target ≥ 1.35; ceiling A/C ${f2(t.ratios.AoverC)})   p99 B/A ${f2(t.ratios.p99BoverA)} (target ≤ 1.2)`,
     '',
-    `Twins (a separate app process: Apollo on Express, and a socket.io gateway; ${r.twins.durationSeconds} s per run, medians over ${r.twins.rounds} rounds):`,
+    `Twins (a separate app process, Express, binding: { ip: 'enforce', userAgent: 'enforce' } with matching requests; Apollo and a socket.io gateway; ${r.twins.durationSeconds} s per run, medians over ${r.twins.rounds} rounds):`,
     '',
     '| operation | per s | p50 ms | p99 ms | Redis cmds/op | Redis µs/op | guarded / unguarded |',
     '|---|---:|---:|---:|---:|---:|---:|',
     ...(Object.keys(TWINS) as TwinKey[]).map((k) => {
       const t = r.twins.summary[k];
-      const ratio = k === 'gqlMe' ? f2(r.twins.graphqlRatio) : k === 'sockMe' ? f2(r.twins.socketRatio) : '';
+      const ratio =
+        k === 'gqlMe'
+          ? f2(r.twins.graphqlRatio)
+          : k === 'sockMe'
+            ? f2(r.twins.socketRatio)
+            : k === 'restMe'
+              ? f2(r.twins.restRatio)
+              : '';
       return `| ${TWINS[k].label} | ${f0(t.rps)} | ${t.p50} | ${t.p99} | ${t.cmdsPerOp.toFixed(3)} | ${f2(t.usecPerOp)} | ${ratio} |`;
     }),
     '',
@@ -255,6 +269,7 @@ function report(r: Results): string {
     '',
     `create: SessionService.create ${f0(r.create.serviceCreatePerSecond)}/s vs raw pipeline ${f0(r.create.rawPipelinePerSecond)}/s = ${f2(r.create.ratio)} (target ≥ 0.8; ${r.create.sessions} sessions)`,
     `login over HTTP (argon2id): ${f0(r.login.rps)} req/s, p50 ${r.login.p50} ms, p99 ${r.login.p99} ms`,
+    `update: ${f0(r.update.updatesPerSecond)}/s over ${r.update.sessions} sessions, ${r.update.redisCommandsPerUpdate.toFixed(3)} Redis command and ${f2(r.update.redisUsecPerUpdate)} Redis µs per update`,
     `revokeAll of ${r.bulk.revokeAllSessions} sessions: ${f2(r.bulk.revokeAllMs)} ms (target < 100)   list of ${r.bulk.listSessions}: ${f2(r.bulk.listMs)} ms`,
     '',
   ];
@@ -313,6 +328,8 @@ async function handledSince(base: string): Promise<number> {
 }
 
 const TWINS = {
+  restOpen: { label: 'REST route, unguarded', kind: 'rest', query: '', event: '' },
+  restMe: { label: 'REST route, SessionGuard with binding enforced', kind: 'rest', query: '', event: '' },
   gqlOpen: { label: 'GraphQL query `{ open }`, unguarded', kind: 'graphql', query: '{ open }', event: '' },
   gqlMe: { label: 'GraphQL query `{ me }`, SessionGuard', kind: 'graphql', query: '{ me }', event: '' },
   sockOpen: { label: "socket.io message 'open', unguarded", kind: 'socket', query: '', event: 'open' },
@@ -351,11 +368,13 @@ async function measureTwins(redisUrl: string, admin: Redis, work: string) {
         await admin.config('RESETSTAT');
       }
       let result: { rps: number; p50: number; p99: number; ops: number; failed: number };
-      if (twin.kind === 'graphql') {
+      if (twin.kind !== 'socket') {
+        const rest = twin.kind === 'rest';
         const load = await runLoad({
-          url: `${base}/graphql`,
-          method: 'POST',
-          body: JSON.stringify({ query: twin.query }),
+          url: rest ? `${base}/${key === 'restMe' ? 'me' : 'open'}` : `${base}/graphql`,
+          method: rest ? 'GET' : 'POST',
+          body: rest ? undefined : JSON.stringify({ query: twin.query }),
+          userAgent: USER_AGENT,
           cookieFile,
           cookieKey: 'b',
           durationSeconds: seconds,
@@ -410,7 +429,7 @@ async function measureTwins(redisUrl: string, admin: Redis, work: string) {
     }),
   ) as Record<TwinKey, { rps: number; p50: number; p99: number; cmdsPerOp: number; usecPerOp: number }>;
   // CI runs the quick bench: a guard that sends more than its one command fails it here.
-  for (const key of ['gqlMe', 'sockMe'] as const) {
+  for (const key of ['restMe', 'gqlMe', 'sockMe'] as const) {
     if (Math.abs(summary[key].cmdsPerOp - 1) > 0.01)
       throw new Error(`${key}: ${summary[key].cmdsPerOp} Redis commands per operation, not 1`);
   }
@@ -418,6 +437,7 @@ async function measureTwins(redisUrl: string, admin: Redis, work: string) {
     durationSeconds,
     rounds: settings.rounds,
     summary,
+    restRatio: summary.restMe.rps / summary.restOpen.rps,
     graphqlRatio: summary.gqlMe.rps / summary.gqlOpen.rps,
     socketRatio: summary.sockMe.rps / summary.sockOpen.rps,
   };

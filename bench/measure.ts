@@ -247,3 +247,48 @@ export function median(values: number[]): number {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
+
+export interface UpdateResult {
+  sessions: number;
+  updatesPerSecond: number;
+  redisCommandsPerUpdate: number;
+  redisUsecPerUpdate: number;
+}
+
+/**
+ * `SessionService.update` (a cart line added to each of `count` sessions, 100 in flight): the
+ * rate, and what Redis spent per update (INFO commandstats: the one EVALSHA, whose GET, SET and
+ * PTTL run inside it).
+ */
+export async function measureUpdate(redisUrl: string, count: number): Promise<UpdateResult> {
+  const admin = new Redis(redisUrl);
+  const { context, service } = await sessionContext(redisUrl);
+  try {
+    const tokens: string[] = new Array(count);
+    await inWaves(count, 100, async (i) => {
+      tokens[i] = (await service.create(seedUser(i), { ip: seedIp(i), userAgent: USER_AGENT })).token;
+    });
+    await inWaves(Math.min(count, 1000), 100, (i) => service.update(tokens[i], { warm: true })); // loads the script
+    await admin.config('RESETSTAT');
+    const started = performance.now();
+    await inWaves(count, 100, (i) => service.update(tokens[i], { cart: [`sku-${i}`, 'sku-2'], theme: 'dark' }));
+    const seconds = (performance.now() - started) / 1000;
+    const info = await admin.info('commandstats');
+    let calls = 0;
+    let usec = 0;
+    for (const match of info.matchAll(/^cmdstat_(evalsha|eval):calls=(\d+),usec=(\d+)/gm)) {
+      calls += Number(match[2]);
+      usec += Number(match[3]);
+    }
+    await admin.flushall();
+    return {
+      sessions: count,
+      updatesPerSecond: count / seconds,
+      redisCommandsPerUpdate: calls / count,
+      redisUsecPerUpdate: usec / count,
+    };
+  } finally {
+    await context.close();
+    admin.disconnect();
+  }
+}

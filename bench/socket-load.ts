@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { io, type Socket } from 'socket.io-client';
+import { USER_AGENT } from './seed.js';
 
 export interface SocketLoadSpec {
   url: string;
@@ -37,7 +38,7 @@ const sockets: Socket[] = await Promise.all(
           transports: ['websocket'],
           forceNew: true,
           reconnection: false,
-          extraHeaders: { cookie: cookies[i % cookies.length] },
+          extraHeaders: { cookie: cookies[i % cookies.length], 'user-agent': USER_AGENT },
         });
         socket.once('connect', () => resolve(socket));
         socket.once('connect_error', reject);

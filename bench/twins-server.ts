@@ -1,6 +1,9 @@
 /**
  * The twins' app, in a process of its own so the REST figures (A, B, C) never share it:
- * a GraphQL query and a socket.io message, each unguarded and behind SessionGuard.
+ * a REST route, a GraphQL query and a socket.io message, each unguarded and behind
+ * SessionGuard, with `binding` enforced on IP and user agent (the requests match: the sessions
+ * are seeded with the load generators' address and user agent), so its cost shows too.
+ *   GET /open               no session check      GET /me               SessionGuard
  *   POST /graphql { open }  no session check      POST /graphql { me }  SessionGuard
  *   socket 'open'           no session check      socket 'me'           SessionGuard
  * The gateway authenticates no handshake: a guarded message costs the guard's one command.
@@ -9,7 +12,7 @@
 import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { Module, UseGuards } from '@nestjs/common';
+import { Controller, Get, Module, UseGuards } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { GraphQLModule, Query, Resolver } from '@nestjs/graphql';
@@ -17,7 +20,21 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import type { Request } from 'express';
 import { CurrentSession, SessionGuard, SessionModule, SessionService } from '../src/index.js';
-import { seedIp, seedUser, TTL_SECONDS, USER_AGENT } from './seed.js';
+import { seedUser, TTL_SECONDS, USER_AGENT } from './seed.js';
+
+@Controller()
+class TwinController {
+  @Get('open')
+  open() {
+    return { ok: true };
+  }
+
+  @UseGuards(SessionGuard)
+  @Get('me')
+  me() {
+    return { ok: true };
+  }
+}
 
 @Resolver()
 class TwinResolver {
@@ -53,9 +70,16 @@ async function main(): Promise<void> {
 
   @Module({
     imports: [
-      SessionModule.forRoot({ redis: { url: redisUrl }, keyPrefix: 'twins:', ttl: TTL_SECONDS, controller: false }),
+      SessionModule.forRoot({
+        redis: { url: redisUrl },
+        keyPrefix: 'twins:',
+        ttl: TTL_SECONDS,
+        controller: false,
+        binding: { ip: 'enforce', userAgent: 'enforce' },
+      }),
       GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloDriver, autoSchemaFile: true }),
     ],
+    controllers: [TwinController],
     providers: [TwinResolver, TwinGateway],
   })
   class TwinsModule {}
@@ -80,7 +104,9 @@ async function main(): Promise<void> {
     const batch = [];
     for (let i = start; i < Math.min(sessions, start + 200); i++) {
       batch.push(
-        service.create(seedUser(i), { ip: seedIp(i), userAgent: USER_AGENT }).then(({ token }) => (cookies[i] = `sid=${token}`)),
+        service
+          .create(seedUser(i), { ip: '127.0.0.1', userAgent: USER_AGENT })
+          .then(({ token }) => (cookies[i] = `sid=${token}`)),
       );
     }
     await Promise.all(batch);
