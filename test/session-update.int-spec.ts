@@ -95,7 +95,7 @@ describe('SessionService.update and updateUser', () => {
     expect(missing).toEqual([]);
   });
 
-  it('updates racing a logout never bring the session back (repeated)', async () => {
+  it('updates racing a logout or a revoke never bring the session back (repeated)', async () => {
     let resurrected = 0;
     let updatedBeforeLogout = 0;
     const rounds = 200;
@@ -106,14 +106,15 @@ describe('SessionService.update and updateUser', () => {
         () => h.service.update(token, { n: round }),
         () => h.service.update(token, { role: 'admin' }),
       ];
-      steps.splice(round % 3, 0, () => h.service.destroy(token));
+      // A logout in even rounds, a revoke by id in odd ones.
+      steps.splice(round % 3, 0, () => (round % 2 === 0 ? h.service.destroy(token) : h.service.revoke(12, session.id)));
       const replies = await Promise.all(steps.map((step) => step()));
       const updates = replies.filter((reply) => typeof reply !== 'boolean');
       updatedBeforeLogout += updates.filter((u) => u !== null).length;
       if ((await h.redis.exists(key(session.id))) === 1) resurrected++;
     }
     process.stdout.write(
-      `update vs logout: ${rounds} rounds, ${updatedBeforeLogout} updates landed before the logout, ${resurrected} sessions brought back\n`,
+      `update vs logout/revoke: ${rounds} rounds, ${updatedBeforeLogout} updates landed before the end, ${resurrected} sessions brought back\n`,
     );
     expect(resurrected).toBe(0);
   });

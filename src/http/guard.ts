@@ -113,8 +113,11 @@ export class SessionGuard implements CanActivate {
       if (!found) return this.onUnauthenticated(context, new UnauthorizedException('Invalid or expired session'));
       session = found;
       // Compared with what was just read: no Redis command unless an enforced field differs.
-      if (this.binding.enabled && !(await this.binding.allows(session, request, lookup.token))) {
-        return this.onUnauthenticated(context, new UnauthorizedException('Session binding mismatch'));
+      if (this.binding.enabled) {
+        const allowed = this.binding.allows(session, request, lookup.token);
+        if (allowed !== true && !(await allowed)) {
+          return this.onUnauthenticated(context, new UnauthorizedException('Session binding mismatch'));
+        }
       }
       request[SESSION_REQUEST_KEY] = session;
       if (context.getType<string>() !== 'http') this.keepOnSocket(context, session);
