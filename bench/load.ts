@@ -16,6 +16,11 @@ export interface LoadSpec {
   connections: number;
   /** A User-Agent header on every request (the twins' sessions are bound to it). */
   userAgent?: string;
+  /**
+   * GraphQL answers a rejected query (a guard's 401 included) with 200 and `errors`: count every
+   * answer with `errors` as a mismatch, so the caller fails on them as on non-2xx.
+   */
+  graphql?: boolean;
 }
 
 export interface LoadResult {
@@ -27,6 +32,8 @@ export interface LoadResult {
   non2xx: number;
   errors: number;
   timeouts: number;
+  /** Answers whose body failed the check (GraphQL `errors`); 0 without one. */
+  mismatches: number;
 }
 
 const spec = JSON.parse(process.argv[2]) as LoadSpec;
@@ -40,6 +47,7 @@ const result = await autocannon({
   duration: spec.durationSeconds,
   method: spec.method,
   body: spec.body,
+  ...(spec.graphql ? { verifyBody: (body: unknown) => !String(body).includes('"errors"') } : {}),
   headers: {
     ...(spec.body ? { 'content-type': 'application/json' } : {}),
     ...(spec.userAgent ? { 'user-agent': spec.userAgent } : {}),
@@ -66,5 +74,6 @@ const output: LoadResult = {
   non2xx: result.non2xx,
   errors: result.errors,
   timeouts: result.timeouts,
+  mismatches: result.mismatches,
 };
 process.stdout.write(`${JSON.stringify(output)}\n`);
