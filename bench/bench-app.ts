@@ -6,6 +6,7 @@ import type { Request } from 'express';
 import session from 'express-session';
 import { createClient } from 'redis';
 import { SessionGuard, SessionModule } from '../src/index.js';
+import { countHandled } from './child-process.js';
 import { EXPRESS_SESSION_SECRET, TTL_SECONDS } from './seed.js';
 
 /**
@@ -59,18 +60,7 @@ export async function createBenchApp(
 
   const app = await NestFactory.create<NestExpressApplication>(BenchModule, { logger: false });
   app.disable('x-powered-by');
-  // Requests the server really handled (autocannon does not count those in flight at the
-  // cut-off), so that Redis commands per request are exact. Same cost on every route.
-  let handled = 0;
-  app.use((request: Request, response: { json(body: unknown): void }, next: () => void) => {
-    if (request.url === '/__handled') {
-      response.json({ handled });
-      handled = 0;
-      return;
-    }
-    handled++;
-    next();
-  });
+  countHandled(app);
   // connect-redis supports node-redis (not ioredis).
   const client = createClient({ url: redisUrl });
   await client.connect();

@@ -6,12 +6,12 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import signature from 'cookie-signature';
 import { SessionService } from '../src/index.js';
 import { DemoUsers } from '../demo/users.js';
 import { createBenchApp } from './bench-app.js';
 import { EXPRESS_SESSION_SECRET, LOGIN_PASSWORD, seedIp, seedUser, TTL_SECONDS, USER_AGENT } from './seed.js';
+import { announce, required } from './child-process.js';
 
 async function main(): Promise<void> {
   const redisUrl = required('REDIS_URL');
@@ -52,11 +52,7 @@ async function main(): Promise<void> {
   });
   writeFileSync(required('COOKIE_FILE'), JSON.stringify({ b, c }));
 
-  const { port } = bench.app.getHttpServer().address() as AddressInfo;
-  process.stdout.write(`${JSON.stringify({ port })}\n`);
-  const stop = () => void bench.close().finally(() => process.exit(0));
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  announce(bench.app, () => bench.close());
 }
 
 async function inBatches(count: number, size: number, task: (i: number) => Promise<void>): Promise<void> {
@@ -65,12 +61,6 @@ async function inBatches(count: number, size: number, task: (i: number) => Promi
     for (let i = start; i < Math.min(count, start + size); i++) batch.push(task(i));
     await Promise.all(batch);
   }
-}
-
-function required(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is required`);
-  return value;
 }
 
 await main();

@@ -12,12 +12,12 @@
  */
 import 'reflect-metadata';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { AddressInfo } from 'node:net';
 import { Controller, Get, Module, UseGuards } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Request, Response } from 'express';
 import { CurrentSession, SessionGuard, SessionModule, type Session } from '../src/index.js';
+import { announce, required } from './child-process.js';
 
 export interface SoakAppSample {
   /** Event-loop delay since the previous sample, ms. */
@@ -93,17 +93,7 @@ async function main(): Promise<void> {
   });
 
   await app.listen(0, '127.0.0.1');
-  const { port } = app.getHttpServer().address() as AddressInfo;
-  process.stdout.write(`${JSON.stringify({ port })}\n`);
-  const stop = () => void app.close().finally(() => process.exit(0));
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-}
-
-function required(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is required`);
-  return value;
+  announce(app);
 }
 
 await main();

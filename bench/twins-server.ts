@@ -11,16 +11,15 @@
  */
 import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { Controller, Get, Module, UseGuards } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { GraphQLModule, Query, Resolver } from '@nestjs/graphql';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
-import type { Request } from 'express';
 import { CurrentSession, SessionGuard, SessionModule, SessionService } from '../src/index.js';
 import { seedUser, TTL_SECONDS, USER_AGENT } from './seed.js';
+import { announce, countHandled, required } from './child-process.js';
 
 @Controller()
 class TwinController {
@@ -85,17 +84,7 @@ async function main(): Promise<void> {
   class TwinsModule {}
 
   const app = await NestFactory.create<NestExpressApplication>(TwinsModule, { logger: false });
-  // GraphQL requests the server handled (as bench-app.ts counts REST ones).
-  let handled = 0;
-  app.use((request: Request, response: { json(body: unknown): void }, next: () => void) => {
-    if (request.url === '/__handled') {
-      response.json({ handled });
-      handled = 0;
-      return;
-    }
-    handled++;
-    next();
-  });
+  countHandled(app);
   await app.listen(0, '127.0.0.1');
 
   const service = app.get(SessionService);
@@ -113,17 +102,7 @@ async function main(): Promise<void> {
   }
   writeFileSync(required('COOKIE_FILE'), JSON.stringify({ b: cookies }));
 
-  const { port } = app.getHttpServer().address() as AddressInfo;
-  process.stdout.write(`${JSON.stringify({ port })}\n`);
-  const stop = () => void app.close().finally(() => process.exit(0));
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-}
-
-function required(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is required`);
-  return value;
+  announce(app);
 }
 
 await main();
