@@ -71,14 +71,14 @@ export class SessionGuard implements CanActivate {
       if (type === 'graphql' || type === 'ws') return this.refuseUnreadable(context, type);
       return this.onUnsupportedContext(context, rules.roles !== undefined || rules.freshWithinMs !== undefined);
     }
-    if (!this.metrics.enabled) return this.check(context, rules);
-    return this.checkMeasured(context, rules);
+    if (!this.metrics.enabled) return this.check(context, rules, type);
+    return this.checkMeasured(context, rules, type);
   }
 
-  private async checkMeasured(context: ExecutionContext, rules: RouteRules): Promise<boolean> {
+  private async checkMeasured(context: ExecutionContext, rules: RouteRules, type: string): Promise<boolean> {
     const startedAt = performance.now();
     try {
-      const allowed = await this.check(context, rules);
+      const allowed = await this.check(context, rules, type);
       this.metrics.guard('ok', startedAt);
       return allowed;
     } catch (err) {
@@ -87,7 +87,8 @@ export class SessionGuard implements CanActivate {
     }
   }
 
-  private async check(context: ExecutionContext, rules: RouteRules): Promise<boolean> {
+  /** `type` is the context's, read once by `canActivate`. */
+  private async check(context: ExecutionContext, rules: RouteRules, type: string): Promise<boolean> {
     const request = this.getRequest(context);
     // Already validated for this request (global guard plus @UseGuards): no second round-trip.
     let session = request[SESSION_REQUEST_KEY];
@@ -120,7 +121,7 @@ export class SessionGuard implements CanActivate {
         }
       }
       request[SESSION_REQUEST_KEY] = session;
-      if (context.getType<string>() !== 'http') this.keepOnSocket(context, session);
+      if (type !== 'http') this.keepOnSocket(context, session);
     }
     if (rules.roles && !this.hasRole(session, rules.roles)) {
       return this.onUnauthenticated(context, new ForbiddenException('Insufficient role'));
