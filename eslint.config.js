@@ -8,17 +8,46 @@ import tseslint from 'typescript-eslint';
 
 const ts = ['**/*.ts', '**/*.mts', '**/*.cts'];
 
-// Import boundaries (core no-restricted-imports; patterns are gitignore-style and matched against
-// the import string, so '**/http/**' catches '../http/guard.js' and '../../http/x.js').
-// For a given file the last matching block's options win (they are not merged), so every
-// block repeats the restrictions of the blocks before it.
+// Import boundaries between the folders of src/ (core no-restricted-imports; patterns are
+// gitignore-style and matched against the import string, so '**/http/**' catches
+// '../http/guard.js' and '../../http/x.js'). Each folder may import the folders listed for it and
+// nothing else: the layers below form a DAG, so no folder-level import loop can come back.
+//   options  <  core  <  http  <  auth  <  session.module*.ts, index.ts
+//   integrations, health, cli: core and options only; integrations (the optional peers behind
+//   the core's ports) is imported by session.module.ts alone.
+//   testing (nestjs-redis-session/testing, the app's test helpers): auth, http, core, options;
+//   nothing imports it.
+const LAYERS = {
+  options: [],
+  core: ['options'],
+  http: ['core', 'options'],
+  auth: ['http', 'core', 'options'],
+  integrations: ['core', 'options'],
+  health: ['core', 'options'],
+  cli: ['core', 'options'],
+  testing: ['auth', 'http', 'core', 'options'],
+};
+const FOLDERS = Object.keys(LAYERS);
 const noDemo = { group: ['**/demo/**'], message: 'The library (src/) must not import the demo app (demo/).' };
 const noTest = { group: ['**/test/**'], message: 'The library (src/) must not import test code (test/).' };
-const lowerLayer = (layer) => ({
-  group: ['**/http/**', '**/auth/**', '**/integrations/**'],
-  message: `src/${layer} sits below http, auth and integrations and must not import them (move the shared piece down, or inject it).`,
+const only = (where, allowed) => ({
+  group: FOLDERS.filter((folder) => !allowed.includes(folder)).map((folder) => `**/${folder}/**`),
+  message:
+    `${where} may import only ${allowed.length > 0 ? allowed.map((f) => `src/${f}`).join(', ') : 'no other src/ folder'} ` +
+    '(eslint.config.js LAYERS): move the shared piece down, or reach it through a port the module binds.',
 });
 const restrict = (...patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
+const boundaries = [
+  ...Object.entries(LAYERS).map(([folder, allowed]) => ({
+    files: [`src/${folder}/**`],
+    rules: restrict(noDemo, noTest, only(`src/${folder}`, allowed)),
+  })),
+  { files: ['src/index.ts'], rules: restrict(noDemo, noTest, only('src/index.ts', ['options', 'core', 'http', 'auth'])) },
+  {
+    files: ['src/session.module.ts', 'src/session.module-definition.ts'],
+    rules: restrict(noDemo, noTest, only('The module', ['options', 'core', 'http', 'auth', 'integrations'])),
+  },
+];
 
 export default defineConfig(
   globalIgnores(['dist/', 'dist-bench/', 'dist-demo/', 'coverage/', 'bench/results/', '.redis-tmp/', 'docs/']),
@@ -85,10 +114,8 @@ export default defineConfig(
     },
   },
 
-  // Import boundaries inside the library.
-  { files: ['src/**'], rules: restrict(noDemo, noTest) },
-  { files: ['src/core/**'], rules: restrict(noDemo, noTest, lowerLayer('core')) },
-  { files: ['src/options/**'], rules: restrict(noDemo, noTest, lowerLayer('options')) },
+  // Import boundaries inside the library (LAYERS above).
+  ...boundaries,
 
   prettier,
 );

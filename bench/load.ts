@@ -13,6 +13,8 @@ export interface LoadSpec {
   cookieFile?: string;
   cookieKey?: 'b' | 'c';
   durationSeconds: number;
+  /** A number of requests to send instead of a duration (a warm-up pass over the sessions). */
+  amount?: number;
   connections: number;
   /** A User-Agent header on every request (the twins' sessions are bound to it). */
   userAgent?: string;
@@ -45,6 +47,7 @@ const result = await autocannon({
   url: spec.url,
   connections: spec.connections,
   duration: spec.durationSeconds,
+  ...(spec.amount ? { amount: spec.amount } : {}),
   method: spec.method,
   body: spec.body,
   ...(spec.graphql ? { verifyBody: (body: unknown) => !String(body).includes('"errors"') } : {}),

@@ -30,3 +30,16 @@ export async function redisVersion(admin: Redis): Promise<string> {
   const info = await admin.info('server');
   return /^redis_version:(\S+)/m.exec(info)![1];
 }
+
+/**
+ * Redis counts the commands a script runs under their own names too (an EVALSHA of the cache
+ * miss's read, `nrsPeek`, counts as EVALSHA, GET and PTTL). The commands clients sent: every
+ * call, less at most one GET and one PTTL per script run (the twins' apps send no GET or PTTL
+ * of their own; `byCommand` keeps every count as Redis gave it).
+ */
+export function sentCalls(byCommand: Record<string, { calls: number }>): number {
+  const calls = (name: string) => byCommand[name]?.calls ?? 0;
+  const scripts = calls('evalsha') + calls('eval') + calls('evalsha_ro') + calls('eval_ro');
+  const total = Object.values(byCommand).reduce((sum, c) => sum + c.calls, 0);
+  return total - Math.min(calls('get'), scripts) - Math.min(calls('pttl'), scripts);
+}

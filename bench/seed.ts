@@ -15,3 +15,6 @@ export const TTL_SECONDS = 1800;
 
 /** The password of the bench's one login user (argon2id-hashed at boot). */
 export const LOGIN_PASSWORD = 'bench-password-1';
+
+/** The password of the revocation window's users (checked by a string comparison: no hash). */
+export const REVOCATION_PASSWORD = 'revocation-bench-password';

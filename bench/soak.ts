@@ -26,6 +26,7 @@ import { Redis } from 'ioredis';
 import { spawnRedisServer, trackChild } from '../test/support/servers/redis-server.js';
 import type { LoadFinal, LoadSample, LoadSpec } from './soak-load.js';
 import type { SoakAppSample } from './soak-server.js';
+import { announcedPort } from './processes.js';
 import { redisVersion, usedMemory } from './redis-stats.js';
 
 const PREFIX = 'session:';
@@ -218,15 +219,7 @@ async function startApp(redisUrl: string): Promise<{ child: ChildProcess; port: 
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   trackChild(child);
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line) resolve((JSON.parse(line) as { port: number }).port);
-    });
-    child.once('exit', (code) => reject(new Error(`soak server exited with code ${code}`)));
-  });
+  const port = await announcedPort(child, 'soak server');
   return { child, port };
 }
 

@@ -16,7 +16,7 @@ import ts from 'typescript';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SNAPSHOT = join(ROOT, 'test', 'fixtures', 'public-exports.json');
-const ENTRIES = { '.': 'index', './health': 'health/index' };
+const ENTRIES = { '.': 'index', './health': 'health/index', './testing': 'testing/index' };
 
 const args = process.argv.slice(2);
 const mode = args.includes('--write') ? 'write' : args.includes('--check') ? 'check' : 'print';

@@ -3,9 +3,16 @@ export { SessionModule } from './session.module.js';
 export { SessionService } from './core/service.js';
 export { SessionAuth } from './auth/session-auth.js';
 export { SessionStreams } from './http/streams.js';
-export { SessionSockets } from './http/sockets.js';
-export { SESSION_ENDED_CLOSE_CODE } from './http/socket-watch.js';
+export { SessionSockets, type SocketIoClientLike, type UpgradeRequestLike } from './http/sockets.js';
+export {
+  SESSION_ENDED_CLOSE_CODE,
+  SESSION_FORBIDDEN_CLOSE_CODE,
+  SESSION_UNAVAILABLE_CLOSE_CODE,
+  SESSION_TOO_MANY_CLOSE_CODE,
+} from './http/socket-watch.js';
+export { SessionRefusalCode } from './core/refusal-codes.js';
 export { SessionGuard, type GuardedRequest } from './http/guard.js';
+export { SessionUnavailableInterceptor } from './http/unavailable-interceptor.js';
 export type { TokenLookup } from './http/transport.js';
 export { AuthController } from './auth/controller.js';
 export type { LoginResponse } from './auth/types.js';
@@ -17,6 +24,7 @@ export { CurrentSession } from './http/decorators/current-session.js';
 export { RequireFreshSession } from './http/decorators/require-fresh-session.js';
 export { NoSlide } from './http/decorators/no-slide.js';
 export { SessionStoreUnavailableException, SessionListOptionsException } from './core/errors.js';
+export { SessionOps, SessionPatchConflictException, type SessionOp } from './core/session-patch.js';
 export { SessionOptionsError } from './options/error.js';
 export { SESSION_REQUEST_KEY } from './http/metadata.js';
 export {
@@ -36,9 +44,9 @@ export type {
   SessionRedisOptions,
   SessionCookieOptions,
   SessionCsrfOptions,
+  SessionCacheOptions,
   SessionLoginThrottleOptions,
   SessionCredentials,
-  LoginContext,
   ValidateCredentials,
 } from './options/types.js';
 export type {

@@ -2,6 +2,7 @@ import { ConfigurableModuleBuilder, type Provider } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AuthController } from './auth/controller.js';
 import { SessionGlobalGuard } from './http/global-guard.js';
+import { SessionRpcGuards } from './http/rpc-guards.js';
 import { SESSION_DEFAULTS } from './options/defaults.js';
 import type { SessionModuleExtras, SessionModuleFactoryOptions } from './options/types.js';
 
@@ -21,8 +22,10 @@ export const { ConfigurableModuleClass: SessionConfigurableModule, MODULE_OPTION
       (definition, extras) => {
         const providers: Provider[] = [...(definition.providers ?? [])];
         // A class of its own: it lets through the handlers no session can reach (RPC), which
-        // an explicit @UseGuards(SessionGuard) refuses.
-        if (extras.globalGuard) providers.push(SessionGlobalGuard, { provide: APP_GUARD, useExisting: SessionGlobalGuard });
+        // an explicit @UseGuards(SessionGuard) refuses. SessionRpcGuards gives it to the RPC
+        // handlers that need a session, since a microservice may run no global guard.
+        if (extras.globalGuard)
+          providers.push(SessionGlobalGuard, { provide: APP_GUARD, useExisting: SessionGlobalGuard }, SessionRpcGuards);
         providers.push({ provide: SESSION_CONTROLLER_ENABLED, useValue: extras.controller !== false });
         return {
           ...definition,

@@ -1,16 +1,22 @@
 import { Inject, Module, Optional, RequestMethod, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { LoginBodyLimitMiddleware } from './auth/dto/login-body-limit.js';
 import { LoginService } from './auth/login-service.js';
+import { openApiProvider } from './auth/openapi/decorators.js';
 import { SessionLoginThrottle } from './auth/login-throttle.js';
 import { SessionAuth } from './auth/session-auth.js';
+import { SessionIssuer } from './auth/session-issuer.js';
 import { SessionCounters } from './core/counters.js';
 import { SessionEventSink } from './core/events.js';
 import { SessionRedis } from './core/redis/connection.js';
+import { SessionCache } from './core/cache/session-cache.js';
 import { SessionLive } from './core/live.js';
 import { SessionService } from './core/service.js';
 import { SessionStore } from './core/store.js';
 import { SessionCookies } from './http/cookies.js';
+import { SessionAuthenticator } from './http/authenticate.js';
 import { SessionBinding } from './http/binding.js';
+import { SessionClientAddress } from './http/client-address.js';
+import { wsExceptionProvider } from './http/contexts/gateway.js';
 import { SessionCsrf } from './http/csrf.js';
 import { SessionGuard } from './http/guard.js';
 import { SessionSockets } from './http/sockets.js';
@@ -19,8 +25,6 @@ import { SessionTransport } from './http/transport.js';
 import { SessionEvents } from './integrations/events/events.js';
 import { SessionExpirySubscriber } from './integrations/events/expiry-subscriber.js';
 import { SessionMetrics } from './integrations/metrics/metrics.js';
-import { openApiProvider } from './integrations/openapi/decorators.js';
-import { wsExceptionProvider } from './integrations/websockets/ws-exception.js';
 import { SessionBootCheck } from './options/boot-check.js';
 import { RESOLVED_SESSION_OPTIONS, resolveModuleOptions } from './options/resolve.js';
 import { SessionConfigurableModule, SESSION_CONTROLLER_ENABLED, SESSION_MODULE_OPTIONS } from './session.module-definition.js';
@@ -41,6 +45,7 @@ import { SessionConfigurableModule, SESSION_CONTROLLER_ENABLED, SESSION_MODULE_O
     SessionBootCheck,
     SessionRedis,
     SessionStore,
+    SessionCache,
     SessionLive,
     SessionService,
     SessionTransport,
@@ -48,6 +53,7 @@ import { SessionConfigurableModule, SESSION_CONTROLLER_ENABLED, SESSION_MODULE_O
     SessionCsrf,
     SessionLoginThrottle,
     SessionAuth,
+    SessionIssuer,
     LoginService,
     SessionMetrics,
     SessionEvents,
@@ -57,6 +63,8 @@ import { SessionConfigurableModule, SESSION_CONTROLLER_ENABLED, SESSION_MODULE_O
     { provide: SessionEventSink, useExisting: SessionEvents },
     SessionGuard,
     SessionBinding,
+    SessionClientAddress,
+    SessionAuthenticator,
     SessionStreams,
     SessionSockets,
     // Loads WsException when @nestjs/websockets is installed (an optional peer).
@@ -75,9 +83,11 @@ import { SessionConfigurableModule, SESSION_CONTROLLER_ENABLED, SESSION_MODULE_O
     SessionSockets,
     SessionGuard,
     SessionBinding,
+    SessionAuthenticator,
     SessionTransport,
     SessionCsrf,
     SessionMetrics,
+    SessionCounters,
     RESOLVED_SESSION_OPTIONS,
     SessionStore,
   ],
@@ -87,6 +97,7 @@ export class SessionModule extends SessionConfigurableModule implements NestModu
     super();
   }
 
+  /** Nest's middleware hook: with the controller on, the login body limit on `POST /auth/login`. */
   configure(consumer: MiddlewareConsumer): void {
     // Refuses an oversized login body before Fastify parses it (see the middleware).
     if (this.controllerEnabled)

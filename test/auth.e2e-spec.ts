@@ -4,7 +4,7 @@ import { APP_INTERCEPTOR } from '@nestjs/core';
 import { tap, type Observable } from 'rxjs';
 import request from 'supertest';
 import type { Redis } from 'ioredis';
-import type { LoginContext, SessionCredentials } from '../src/index.js';
+import type { SessionContext, SessionCredentials } from '../src/index.js';
 import { ADAPTERS, createTestApp, validateCredentials, type TestApp } from './support/app.js';
 import { sessionCookie, setCookies, tokenOf } from './support/http.js';
 import { dumpPrefix, sleep } from './support/redis.js';
@@ -346,7 +346,7 @@ describe.each(ADAPTERS)('AuthController over HTTP (%s)', (adapter) => {
   });
 
   describe("validateCredentials receives the login request's context", () => {
-    const calls: Array<{ credentials: SessionCredentials; context: LoginContext }> = [];
+    const calls: Array<{ credentials: SessionCredentials; context: SessionContext }> = [];
     let recording: TestApp;
     beforeAll(async () => {
       recording = await createTestApp(

@@ -1,17 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import {
-  Controller,
-  Get,
-  Header,
-  HttpCode,
-  HttpStatus,
-  Module,
-  Post,
-  Query,
-  Req,
-  Res,
-  UnauthorizedException,
-} from '@nestjs/common';
+import { Controller, Get, HttpCode, HttpStatus, Module, Post, Query, Req, Res, UnauthorizedException } from '@nestjs/common';
 import request from 'supertest';
 import { Public, SessionAuth, type SessionModuleOptions, type SessionUser } from '../src/index.js';
 import { ADAPTERS, createTestApp, type TestApp } from './support/app.js';
@@ -22,14 +10,17 @@ const IDENTITIES: Record<string, SessionUser> = {
   'code-for-dana': { id: 'google|1234', username: 'dana@example.com', role: 'user', provider: 'google' },
 };
 
-/** The README's custom sign-in recipe: an OAuth callback that ends in SessionAuth.signIn. */
+/**
+ * The README's custom sign-in recipe: an OAuth callback that ends in SessionAuth.signIn. No
+ * `@Header('Cache-Control', 'no-store')` of its own: SessionAuth sends it whenever it sets or
+ * clears the cookies, as the built-in /auth routes do.
+ */
 @Controller('sso')
 class SsoController {
   constructor(private readonly auth: SessionAuth) {}
 
   @Public()
   @Get('callback')
-  @Header('Cache-Control', 'no-store')
   async callback(@Query('code') code: unknown, @Req() req: never, @Res({ passthrough: true }) res: unknown) {
     const user = typeof code === 'string' && Object.hasOwn(IDENTITIES, code) ? IDENTITIES[code] : undefined;
     if (!user) throw new UnauthorizedException('Sign-in failed');
@@ -38,7 +29,6 @@ class SsoController {
 
   @Public()
   @Post('rotate')
-  @Header('Cache-Control', 'no-store')
   @HttpCode(HttpStatus.OK)
   async rotate(@Req() req: never, @Res({ passthrough: true }) res: unknown) {
     const issued = await this.auth.rotate(req, res);
@@ -84,6 +74,7 @@ describe.each(ADAPTERS)('custom sign-in routes with SessionAuth (%s)', (adapter)
       expect(res.status).toBe(200);
       expect(res.body.user).toEqual({ id: 'google|1234', username: 'dana@example.com', role: 'user', provider: 'google' });
       expect(res.body.token).toBeUndefined(); // cookie transport: the token stays in the HttpOnly cookie
+      expect(res.headers['cache-control']).toBe('no-store'); // as POST /auth/login sends
       const [cookie] = setCookies(res);
       const login = await request(server).post('/auth/login').send({ username: 'bob', password: 'bob-password' });
       expect(attributesOf(cookie)).toEqual(attributesOf(setCookies(login)[0]));
@@ -115,6 +106,7 @@ describe.each(ADAPTERS)('custom sign-in routes with SessionAuth (%s)', (adapter)
       expect((await request(server).get('/sso/token')).body).toEqual({ token: null });
       const rotated = await request(server).post('/sso/rotate').set('Cookie', cookie);
       expect(rotated.status).toBe(200);
+      expect(rotated.headers['cache-control']).toBe('no-store');
       const next = sessionCookie(rotated);
       expect(next).not.toBe(cookie);
       expect((await request(server).get('/me').set('Cookie', cookie)).status).toBe(401);
@@ -135,6 +127,7 @@ describe.each(ADAPTERS)('custom sign-in routes with SessionAuth (%s)', (adapter)
       expect((await request(server).get('/me').set('Cookie', cookie)).status).toBe(200);
       const out = await request(server).post('/sso/sign-out').set('Cookie', cookie);
       expect(out.status).toBe(204);
+      expect(out.headers['cache-control']).toBe('no-store'); // as POST /auth/logout sends
       expect(setCookies(out)[0]).toMatch(/^sid=; .*Max-Age=0/);
       expect((await request(server).get('/me').set('Cookie', cookie)).status).toBe(401);
     });
@@ -165,6 +158,7 @@ describe.each(ADAPTERS)('custom sign-in routes with SessionAuth (%s)', (adapter)
       expect(res.status).toBe(200);
       expect(res.headers['set-cookie']).toBeUndefined();
       expect(typeof res.body.token).toBe('string');
+      expect(res.headers['cache-control']).toBe('no-store'); // the token is in the body
       const me = await request(server).get('/me').set('Authorization', `Bearer ${res.body.token}`);
       expect([me.status, me.body.username]).toEqual([200, 'dana@example.com']);
     } finally {

@@ -279,8 +279,12 @@ describe('faults: a Redis that answers slowly (DEBUG SLEEP) under steady mixed t
     checkAnswers(log);
     for (const { seconds, from, to } of sleeps) {
       const sent = during(from, to);
-      // Each sleep was felt, and a request was never left waiting longer than a 503 takes.
-      expect(sent.filter((o) => o.status === 503).length).toBeGreaterThan(0);
+      // Each sleep was felt (the 2 s one with 503s; the 0.8 s one, close to the 500 ms deadline
+      // plus its 100 ms sweep, with 503s or slow answers: on a busy CI machine it once gave
+      // none), and a request was never left waiting longer than a 503 takes.
+      const refused = sent.filter((o) => o.status === 503).length;
+      if (seconds >= 2) expect(refused).toBeGreaterThan(0);
+      else expect(refused + sent.filter((o) => isSuccess(o) && o.ms >= 300).length).toBeGreaterThan(0);
       expect(Math.max(...sent.filter(isSuccess).map((o) => o.ms), 0)).toBeLessThan(LIMIT_503_MS);
       // Afterwards everything works at once (nothing queued up behind the sleep).
       expect(firstServedAfter(log, to)).toBeLessThan(500);

@@ -80,6 +80,8 @@ interface Connection {
   client: Client;
   /** The close code the server ended the connection with, once it did. */
   closed: Promise<number>;
+  /** The close reason that came with it (a `SessionRefusalCode`). */
+  closeReason: Promise<string>;
 }
 
 /** A graphql-ws client as a Node app or a browser would open it: headers on the upgrade, a token in connectionParams. */
@@ -94,14 +96,21 @@ function connect(t: TestApp, options: { cookie?: string; origin?: string; author
   }
   let onClosed: (code: number) => void = () => undefined;
   const closed = new Promise<number>((resolve) => (onClosed = resolve));
+  let onReason: (reason: string) => void = () => undefined;
+  const closeReason = new Promise<string>((resolve) => (onReason = resolve));
   const client = createClient({
     url: `ws://127.0.0.1:${listeningPort(t.app.getHttpServer())}/graphql`,
     webSocketImpl: HeaderedWebSocket,
     connectionParams: options.authorization ? { authorization: options.authorization } : undefined,
     retryAttempts: 0,
-    on: { closed: (event) => onClosed((event as { code: number }).code) },
+    on: {
+      closed: (event) => {
+        onClosed((event as { code: number }).code);
+        onReason(String((event as { reason?: unknown }).reason));
+      },
+    },
   });
-  return { client, closed };
+  return { client, closed, closeReason };
 }
 
 const codeOf = (extensions: Record<string, unknown> | undefined) =>
@@ -201,6 +210,7 @@ describe.each(ADAPTERS)('GraphQL subscriptions over graphql-ws (%s)', (adapter) 
       `graphql-ws (${adapter}): subscription on instance A closed ${Math.round(after)} ms after the logout on B\n`,
     );
     expect(code).toBe(SESSION_ENDED_CLOSE_CODE);
+    expect(await connection.closeReason).toBe('SESSION_ENDED');
     expect(after).toBeLessThan(1000);
     expect((await outcome).errors).toEqual([`close ${SESSION_ENDED_CLOSE_CODE}`]);
   });

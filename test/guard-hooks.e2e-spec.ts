@@ -9,6 +9,7 @@ import {
   UseGuards,
   type ExecutionContext,
 } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
 import request from 'supertest';
 import { CurrentSession, Roles, SessionGuard, type GuardedRequest, type Session, type TokenLookup } from '../src/index.js';
 import { ADAPTERS, createTestApp, type TestApp } from './support/app.js';
@@ -102,5 +103,48 @@ describe.each(ADAPTERS)('SessionGuard subclassed through its protected hooks (%s
     expect((await request(server).get('/app/edit').set('Cookie', admin)).status).toBe(200);
     const refused = await request(server).get('/app/edit').set('Cookie', user);
     expect([refused.status, refused.body.message]).toEqual([403, 'Insufficient role']);
+  });
+});
+
+/** The README's other way: the same subclass for every route, instead of `globalGuard: true`. */
+@Module({ providers: [{ provide: APP_GUARD, useClass: AppSessionGuard }] })
+class GlobalAppGuardModule {}
+
+describe.each(ADAPTERS)('the same subclass installed for every route with APP_GUARD, globalGuard off (%s)', (adapter) => {
+  let t: TestApp;
+  let server: ReturnType<TestApp['app']['getHttpServer']>;
+  beforeAll(async () => {
+    t = await createTestApp({ isGlobal: true }, [GlobalAppGuardModule], { adapter });
+    server = t.app.getHttpServer();
+  });
+  afterAll(() => t.close());
+
+  it("a route with no decorator needs a session, refused with the subclass's 401; its hooks apply", async () => {
+    const refused = await request(server).get('/open');
+    expect([refused.status, refused.body]).toEqual([401, { code: 'LOGIN_REQUIRED', login: '/auth/login' }]);
+    expect(refused.headers['cache-control']).toBe('no-store');
+    const login = await request(server).post('/auth/login').send(bob);
+    expect((await request(server).get('/open').set('Cookie', sessionCookie(login))).status).toBe(200);
+    const byHeader = await request(server)
+      .get('/global-only')
+      .set('X-Session-Token', tokenOf(sessionCookie(login)));
+    expect([byHeader.status, byHeader.body]).toEqual([200, { userId: 'u-bob' }]);
+  });
+
+  it('a @Public() route needs none', async () => {
+    const res = await request(server).get('/public');
+    expect([res.status, res.body]).toEqual([200, { public: true }]);
+  });
+
+  it('POST /auth/login and /auth/logout stay reachable (@Public in AuthController); the session routes need a session', async () => {
+    const login = await request(server).post('/auth/login').send(bob);
+    expect(login.status).toBe(200);
+    const cookie = sessionCookie(login);
+    const anonymous = await request(server).get('/auth/session');
+    expect([anonymous.status, anonymous.body]).toEqual([401, { code: 'LOGIN_REQUIRED', login: '/auth/login' }]);
+    expect((await request(server).get('/auth/session').set('Cookie', cookie)).status).toBe(200);
+    expect((await request(server).post('/auth/logout').set('Cookie', cookie)).status).toBe(204);
+    expect((await request(server).post('/auth/logout')).status).toBe(204);
+    expect((await request(server).get('/open').set('Cookie', cookie)).status).toBe(401);
   });
 });

@@ -9,20 +9,19 @@ import { AppModule } from '../demo/app.module.js';
 import { demoAccounts } from '../demo/users.js';
 import { HealthController } from '../demo/health.controller.js';
 import { SessionHealthIndicator } from '../src/health/index.js';
-import { SessionModule, type SessionModuleOptions } from '../src/index.js';
+import { SessionModule, SessionService, type SessionModuleOptions } from '../src/index.js';
 import { ADAPTERS, listenOn, type AdapterName } from './support/app.js';
-import { sleep, testRedisUrl, uniquePrefix, usePrivateRedis } from './support/redis.js';
+import { aclLog, describeDenials } from './support/redis-acl.js';
+import { keysWithPrefix, sleep, testRedisUrl, uniquePrefix, usePrivateRedis } from './support/redis.js';
 
 /** An app with SessionModule (no /auth routes), TerminusModule and GET /health. */
 async function healthApp(
   adapter: AdapterName,
   redis: SessionModuleOptions['redis'],
+  keyPrefix = uniquePrefix('health'),
 ): Promise<{ app: INestApplication; http: ReturnType<INestApplication['getHttpServer']> }> {
   @Module({
-    imports: [
-      SessionModule.forRoot({ redis, keyPrefix: uniquePrefix('health'), controller: false }),
-      TerminusModule.forRoot({ logger: false }),
-    ],
+    imports: [SessionModule.forRoot({ redis, keyPrefix, controller: false }), TerminusModule.forRoot({ logger: false })],
     controllers: [HealthController],
     providers: [SessionHealthIndicator],
   })
@@ -129,6 +128,69 @@ describe.each(ADAPTERS)('SessionHealthIndicator (nestjs-redis-session/health) (%
           if (status !== 200) await sleep(100);
         }
         expect(status).toBe(200);
+      }
+    });
+  });
+
+  /*
+   * Issue 19 item 9d: a Redis user that may connect and PING but not touch the session keys
+   * makes every route answer 503; /health must not say up. The probe reads a key under the
+   * prefix (PTTL <prefix>health), writes nothing and leaves no key behind.
+   */
+  describe('with a Redis ACL user that cannot touch the session keys', () => {
+    const PREFIX = 'acl:sessions:';
+    const redis = usePrivateRedis({
+      config: [
+        // Every command, but only keys under other:* (the session keys are under acl:sessions:*).
+        'user nokeys on >nokeys-password +@all ~other:* &*',
+        'user noping on >noping-password +@all -ping ~* &*',
+        'user allowed on >allowed-password +@all ~acl:sessions:* &*',
+        '',
+      ].join('\n'),
+    });
+    const url = (user: string) => `redis://${user}:${user}-password@127.0.0.1:${redis.server.port}`;
+
+    it('reports down (503), saying the Redis user may not access the session keys, while a login answers 503', async () => {
+      await redis.admin.call('ACL', 'LOG', 'RESET');
+      const { app, http } = await healthApp(adapter, { url: url('nokeys') }, PREFIX);
+      try {
+        await expect(app.get(SessionService).create({ id: 'u1' })).rejects.toMatchObject({ status: 503 });
+        const res = await timed(request(http).get('/health'));
+        expect(res.status).toBe(503);
+        expect(res.body.error).toEqual({ redis: { status: 'down', message: expect.stringMatching(/session keys/) } });
+        expect(res.body.error.redis.message).toMatch(/unavailable/i);
+        expect(JSON.stringify(res.body)).not.toMatch(/nokeys|NOPERM|127\.0\.0\.1/);
+        const denials = describeDenials(await aclLog(redis.admin));
+        expect(denials).toContain(`nokeys: key ${PREFIX}health (toplevel)`);
+      } finally {
+        await app.close();
+      }
+    });
+
+    it('reports down when the user may not run PING', async () => {
+      const { app, http } = await healthApp(adapter, { url: url('noping') }, PREFIX);
+      try {
+        const res = await request(http).get('/health');
+        expect(res.status).toBe(503);
+        expect(res.body.error.redis).toEqual({ status: 'down', message: expect.stringMatching(/may not run PING/) });
+      } finally {
+        await app.close();
+      }
+    });
+
+    it('reports up for a user whose ACL allows the prefix; the probe writes nothing and leaves no key', async () => {
+      const { app, http } = await healthApp(adapter, { url: url('allowed') }, PREFIX);
+      try {
+        const before = await redis.admin.dbsize();
+        for (let i = 0; i < 3; i++) {
+          const res = await request(http).get('/health');
+          expect(res.status).toBe(200);
+          expect(res.body.info.redis).toEqual({ status: 'up', rttMs: expect.any(Number) });
+        }
+        expect(await keysWithPrefix(redis.admin, PREFIX)).toEqual([]);
+        expect(await redis.admin.dbsize()).toBe(before);
+      } finally {
+        await app.close();
       }
     });
   });

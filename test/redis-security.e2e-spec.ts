@@ -1,23 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Injectable, Module, type INestApplication, type LoggerService } from '@nestjs/common';
-import { EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
-import { TerminusModule } from '@nestjs/terminus';
-import { Test } from '@nestjs/testing';
 import { Redis, type RedisOptions } from 'ioredis';
 import request from 'supertest';
-import { HealthController } from '../demo/health.controller.js';
-import { SessionHealthIndicator } from '../src/health/index.js';
 import { findFreePort } from './support/servers/redis-server.js';
-import {
-  SessionEvent,
-  SessionModule,
-  SessionService,
-  type SessionExpiredEvent,
-  type SessionModuleOptions,
-} from '../src/index.js';
-import { ADAPTERS, GuardedController, listenOn, validateCredentials, type AdapterName } from './support/app.js';
+import { type SessionModuleOptions } from '../src/index.js';
+import { ADAPTERS } from './support/app.js';
 import { createCertificateAuthority, type TestCertificateAuthority } from './support/certificates.js';
 import { sessionCookie, tokenOf } from './support/http.js';
 import {
@@ -30,6 +18,7 @@ import {
   type AclFeature,
 } from './support/redis-acl.js';
 import { keysWithPrefix, sleep, spawnRedisServer, type SpawnedRedis } from './support/redis.js';
+import { connectionsOf, expired, loggedIn, login, me, secureApp, type Http, type SecureApp } from './support/secure-app.js';
 
 // Fresh secrets per run: nothing here may depend on a known password.
 const ADMIN_PASSWORD = randomBytes(12).toString('hex');
@@ -39,92 +28,6 @@ const WRONG_PASSWORD = `wrong-${randomBytes(6).toString('hex')}`;
 
 /** Every feature on: the rule the main flows run under. */
 const ALL_FEATURES: AclFeature[] = ['readyCheck', 'health', 'durability', 'expiredEvents', 'liveRevocation'];
-
-const expired: string[] = [];
-
-@Injectable()
-class ExpiryRecorder {
-  @OnEvent(SessionEvent.Expired)
-  onExpired(event: SessionExpiredEvent) {
-    expired.push(event.sessionId);
-  }
-}
-
-/** Collects what the module logs (a wrong password or a bad certificate must be reported clearly). */
-class CapturingLogger implements LoggerService {
-  readonly lines: string[] = [];
-  log(message: unknown) {
-    this.lines.push(String(message));
-  }
-  error(message: unknown) {
-    this.lines.push(String(message));
-  }
-  warn(message: unknown) {
-    this.lines.push(String(message));
-  }
-  debug() {}
-  verbose() {}
-}
-
-interface SecureApp {
-  app: INestApplication;
-  http: ReturnType<INestApplication['getHttpServer']>;
-  service: SessionService;
-  logger: CapturingLogger;
-  close(): Promise<void>;
-}
-
-/**
- * An app with the /auth routes, GuardedController (GET /me), GET /health (terminus) and
- * an expiry-event listener, on the default key prefix `session:` (the one the ACL rule
- * names). Login throttling: 3 failures per username, no slow-down.
- */
-async function secureApp(options: Partial<SessionModuleOptions>, adapter: AdapterName = 'express'): Promise<SecureApp> {
-  const logger = new CapturingLogger();
-  @Module({
-    imports: [
-      SessionModule.forRoot({
-        redis: { url: 'redis://127.0.0.1:1' },
-        validateCredentials,
-        keyPrefix: 'session:',
-        loginThrottle: {
-          perUsername: { limit: 3, windowSeconds: 60 },
-          perIp: { limit: 10_000, windowSeconds: 60 },
-          delayAfter: 100,
-        },
-        ...options,
-      }),
-      TerminusModule.forRoot({ logger: false }),
-      EventEmitterModule.forRoot(),
-    ],
-    controllers: [GuardedController, HealthController],
-    providers: [SessionHealthIndicator, ExpiryRecorder],
-  })
-  class SecureAppModule {}
-  const moduleRef = await Test.createTestingModule({ imports: [SecureAppModule] }).compile();
-  const app = await listenOn(moduleRef, adapter).catch(async (err: unknown) => {
-    // A boot that fails runs no shutdown hook: close the module's connections here.
-    await moduleRef.close().catch(() => undefined);
-    throw err;
-  });
-  app.useLogger(logger);
-  return { app, http: app.getHttpServer(), service: app.get(SessionService), logger, close: () => app.close() };
-}
-
-type Http = SecureApp['http'];
-
-const login = (http: Http, username = 'alice', password = `${username}-password`, cookie?: string) => {
-  const req = request(http).post('/auth/login').send({ username, password });
-  return cookie ? req.set('Cookie', cookie) : req;
-};
-const me = (http: Http, cookie: string) => request(http).get('/me').set('Cookie', cookie);
-
-/** Logs in and returns the cookie and the public session id. */
-async function loggedIn(http: Http, username = 'alice'): Promise<{ cookie: string; id: string }> {
-  const res = await login(http, username);
-  if (res.status !== 200) throw new Error(`login as ${username}: ${res.status} ${JSON.stringify(res.body)}`);
-  return { cookie: sessionCookie(res), id: (res.body as { session: { id: string } }).session.id };
-}
 
 /** Login, a guarded request, the session list, logout and the health check, each answered as when all is well. */
 async function basicFlow(http: Http): Promise<void> {
@@ -144,16 +47,6 @@ async function waitForReplicaAck(admin: Redis): Promise<void> {
     await sleep(50);
   }
   throw new Error('the replica did not acknowledge a write within 10 s');
-}
-
-/** Addresses of the connections logged in as `user` (CLIENT LIST). */
-async function connectionsOf(admin: Redis, user: string): Promise<string[]> {
-  const list = String(await admin.client('LIST'));
-  return list
-    .split('\n')
-    .filter((line) => new RegExp(`\\buser=${user}\\b`).test(line))
-    .map((line) => /\baddr=(\S+)/.exec(line)?.[1] ?? '')
-    .filter(Boolean);
 }
 
 /** Redis config lines: the admin is the default user (requirepass); `sessions` has the rule. */
@@ -668,14 +561,14 @@ describe("TLS (rediss://) with a CA of the test's own", () => {
   });
 });
 
-// Keep the README honest: the rule it documents is the one these tests run under.
-it('the README documents exactly the tested rule', () => {
-  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+// Keep the docs honest: the rule docs/operations.md ("Redis security") documents is the one these tests run under.
+it('docs/operations.md documents exactly the tested rule', () => {
+  const doc = readFileSync(new URL('../docs/operations.md', import.meta.url), 'utf8');
   const rule = aclRule('long-random-password', ['readyCheck', 'health', 'liveRevocation']).join(' ');
   expect(rule).toBe(
     `on >long-random-password ~session:* resetchannels &session:ended -@all ${[...ACL_COMMANDS.base, 'info', 'ping', 'publish'].map((c) => `+${c}`).join(' ')}`,
   );
-  expect(readme).toContain(`user sessions ${rule}\n`);
+  expect(doc).toContain(`user sessions ${rule}\n`);
   for (const command of aclCommands(['readyCheck', 'health', 'durability', 'expiredEvents', 'liveRevocation']))
-    expect(readme).toContain(`+${command}`);
+    expect(doc).toContain(`+${command}`);
 });

@@ -355,7 +355,7 @@ describe.each(ADAPTERS)('a user with 20,000 sessions (%s)', (adapter: AdapterNam
   let created: Entry[];
 
   beforeAll(async () => {
-    t = await createTestApp({ maxSessionsPerUser: null, loginThrottle: false }, [], { adapter });
+    t = await createTestApp({ maxSessionsPerUser: null, loginThrottle: false, redisTimeoutMs: 5000 }, [], { adapter });
     base = `http://127.0.0.1:${listeningPort(t.app.getHttpServer())}`;
     created = await createMany(t.app.get(SessionService), COUNT, 1000);
     const http = t.app.getHttpServer();

@@ -1,10 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Module, UseGuards, type INestApplication } from '@nestjs/common';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { Logger, Module, UseGuards, type INestApplication } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
-import { SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
+import { SubscribeMessage, WebSocketGateway, type OnGatewayConnection } from '@nestjs/websockets';
 import request from 'supertest';
 import WebSocket from 'ws';
-import { CurrentSession, SESSION_ENDED_CLOSE_CODE, SessionGuard } from '../src/index.js';
+import {
+  CurrentSession,
+  SESSION_ENDED_CLOSE_CODE,
+  SESSION_FORBIDDEN_CLOSE_CODE,
+  SessionGuard,
+  SessionSockets,
+} from '../src/index.js';
 import { WsChatGateway } from './readme-examples/ws-chat.gateway.js';
 import { ADAPTERS, createTestApp, type TestApp } from './support/app.js';
 import { listeningPort, sessionCookie } from './support/http.js';
@@ -20,6 +26,17 @@ class ForgetfulGateway {
   }
 }
 
+/** A ws gateway that hands authenticate the socket alone: its types refuse it, and at run time it is loud. */
+@WebSocketGateway({ path: '/no-request' })
+class NoRequestGateway implements OnGatewayConnection {
+  constructor(private readonly sockets: SessionSockets) {}
+
+  async handleConnection(client: WebSocket): Promise<void> {
+    // @ts-expect-error A ws socket has no handshake of its own: authenticate(client, request) is required.
+    await this.sockets.authenticate(client);
+  }
+}
+
 /** Under globalGuard: no decorators, no authenticate. */
 @WebSocketGateway({ path: '/global' })
 class UndecoratedGateway {
@@ -30,7 +47,7 @@ class UndecoratedGateway {
 }
 
 // The README's `ws` gateway (path /chat): the upgrade request handed to authenticate, every message guarded.
-@Module({ providers: [WsChatGateway, ForgetfulGateway] })
+@Module({ providers: [WsChatGateway, ForgetfulGateway, NoRequestGateway] })
 class GatewayModule {}
 
 @Module({ providers: [UndecoratedGateway] })
@@ -43,8 +60,8 @@ interface Client {
   socket: WebSocket;
   /** The next message the server sends, parsed (`{ event, data }`), or 'timeout'. */
   next(ms?: number): Promise<unknown>;
-  /** Resolves with the close code, and the ms from `since()` when it came. */
-  closed: Promise<{ code: number; at: number }>;
+  /** Resolves with the close code and reason, and the ms from `since()` when it came. */
+  closed: Promise<{ code: number; reason: string; at: number }>;
 }
 
 function connect(t: TestApp, path: string, headers: Record<string, string> = {}): Client {
@@ -70,7 +87,9 @@ function connect(t: TestApp, path: string, headers: Record<string, string> = {})
               resolve(message);
             });
           }),
-    closed: new Promise((resolve) => socket.once('close', (code: number) => resolve({ code, at: performance.now() }))),
+    closed: new Promise((resolve) =>
+      socket.once('close', (code: number, reason: Buffer) => resolve({ code, reason: String(reason), at: performance.now() })),
+    ),
   };
 }
 
@@ -128,13 +147,17 @@ describe.each(ADAPTERS)('ws gateways, @nestjs/platform-ws (%s)', (adapter) => {
     }
   });
 
-  it('a handshake without a session, or with the cookie from another site, is closed at once (4401)', async () => {
-    const refused: Array<Record<string, string>> = [{}, { cookie: sessionCookie(await login()), origin: 'https://evil.example' }];
-    for (const headers of refused) {
+  it('a handshake without a session (4401), with a bad token (4401) or with the cookie from another site (4403) is closed at once, the reason as the close reason', async () => {
+    const refused: Array<[Record<string, string>, number, string]> = [
+      [{}, SESSION_ENDED_CLOSE_CODE, 'SESSION_MISSING'],
+      [{ authorization: 'Bearer not-a-session-token' }, SESSION_ENDED_CLOSE_CODE, 'SESSION_INVALID'],
+      [{ cookie: sessionCookie(await login()), origin: 'https://evil.example' }, SESSION_FORBIDDEN_CLOSE_CODE, 'CROSS_SITE'],
+    ];
+    for (const [headers, expectedCode, expectedReason] of refused) {
       const client = connect(a, '/chat', headers);
       const started = performance.now();
-      const { code, at } = await client.closed;
-      expect(code).toBe(SESSION_ENDED_CLOSE_CODE);
+      const { code, reason, at } = await client.closed;
+      expect({ code, reason }).toEqual({ code: expectedCode, reason: expectedReason });
       expect(at - started).toBeLessThan(1000);
     }
   });
@@ -154,10 +177,29 @@ describe.each(ADAPTERS)('ws gateways, @nestjs/platform-ws (%s)', (adapter) => {
               .delete(`/auth/sessions/${me.body.sessionId as string}`)
               .set('Authorization', `Bearer ${res.body.token as string}`);
       expect((await ending).status).toBe(204);
-      const { code, at } = await Promise.race([client.closed, sleep(3000).then(() => ({ code: -1, at: Infinity }))]);
+      const { code, reason, at } = await Promise.race([
+        client.closed,
+        sleep(3000).then(() => ({ code: -1, reason: 'none', at: Infinity })),
+      ]);
       process.stdout.write(`ws (${adapter}): socket on instance A closed ${Math.round(at - endedAt)} ms after the ${end} on B\n`);
-      expect(code).toBe(SESSION_ENDED_CLOSE_CODE);
+      expect({ code, reason }).toEqual({ code: SESSION_ENDED_CLOSE_CODE, reason: 'SESSION_ENDED' });
       expect(at - endedAt).toBeLessThan(1000);
+    }
+  });
+
+  it('authenticate(client) without the upgrade request: closed 4401 SESSION_MISSING, and one error log naming the fix', async () => {
+    const errors = jest.spyOn(Logger.prototype, 'error');
+    try {
+      const cookie = sessionCookie(await login());
+      for (let i = 0; i < 2; i++) {
+        const { code, reason } = await connect(a, '/no-request', { cookie }).closed;
+        expect({ code, reason }).toEqual({ code: SESSION_ENDED_CLOSE_CODE, reason: 'SESSION_MISSING' });
+      }
+      const logged = errors.mock.calls.map(([message]) => String(message)).filter((m) => m.includes('no handshake'));
+      expect(logged).toHaveLength(1);
+      expect(logged[0]).toContain('authenticate(client, request)');
+    } finally {
+      errors.mockRestore();
     }
   });
 
@@ -172,7 +214,7 @@ describe.each(ADAPTERS)('ws gateways, @nestjs/platform-ws (%s)', (adapter) => {
         await opened(client);
         expect(await ask(client)).toEqual({
           event: 'exception',
-          data: { status: 'error', code: 401, message: 'Authentication required' },
+          data: { status: 'error', code: 401, message: 'Authentication required', reason: 'SESSION_MISSING' },
         });
       } finally {
         client.socket.close();

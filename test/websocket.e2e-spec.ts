@@ -106,6 +106,7 @@ describe.each(ADAPTERS)('socket.io gateways (%s)', (adapter) => {
       await connected(socket);
       const me = await request(a.app.getHttpServer()).get('/me').set('Authorization', `Bearer ${token}`);
       let revokedAt = Number.POSITIVE_INFINITY;
+      const said = new Promise((resolve) => socket.once('exception', resolve));
       const ended = disconnected(socket, () => performance.now() - revokedAt);
       revokedAt = performance.now();
       const revoke = await request(b.app.getHttpServer())
@@ -117,16 +118,29 @@ describe.each(ADAPTERS)('socket.io gateways (%s)', (adapter) => {
         `websocket (${adapter}): socket on instance A disconnected ${Math.round(after)} ms after the revoke on B\n`,
       );
       expect(after).toBeLessThan(1000);
+      expect(await Promise.race([said, sleep(0)])).toMatchObject({ code: 401, reason: 'SESSION_ENDED' });
     } finally {
       socket.close();
     }
   });
 
-  it('a handshake without a session, or with the cookie from another site, is disconnected at once', async () => {
-    for (const options of [{}, { cookie: await login(), origin: 'https://evil.example' }]) {
+  it('a handshake without a session, or with the cookie from another site, is disconnected at once, saying why', async () => {
+    for (const [options, reason, code] of [
+      [{}, 'SESSION_MISSING', 401],
+      [{ token: 'not-a-session-token' }, 'SESSION_INVALID', 401],
+      [{ cookie: await login(), origin: 'https://evil.example' }, 'CROSS_SITE', 403],
+    ] as const) {
       const socket = connect(a, options);
+      const said = new Promise((resolve) => socket.once('exception', resolve));
       const started = performance.now();
       expect(await disconnected(socket, () => performance.now() - started)).toBeLessThan(1000);
+      // The reason comes before the disconnect: a client reads it without matching English.
+      expect(await Promise.race([said, sleep(0).then(() => 'nothing said')])).toEqual({
+        status: 'error',
+        code,
+        message: expect.any(String),
+        reason,
+      });
       socket.close();
     }
   });
@@ -137,6 +151,7 @@ describe.each(ADAPTERS)('socket.io gateways (%s)', (adapter) => {
     try {
       await connected(socket);
       let logoutAt = Number.POSITIVE_INFINITY;
+      const said = new Promise((resolve) => socket.once('exception', resolve));
       const ended = disconnected(socket, () => performance.now() - logoutAt);
       logoutAt = performance.now();
       expect((await request(b.app.getHttpServer()).post('/auth/logout').set('Cookie', cookie)).status).toBe(204);
@@ -145,6 +160,7 @@ describe.each(ADAPTERS)('socket.io gateways (%s)', (adapter) => {
         `websocket (${adapter}): socket on instance A disconnected ${Math.round(after)} ms after the logout on B\n`,
       );
       expect(after).toBeLessThan(1000);
+      expect(await Promise.race([said, sleep(0)])).toMatchObject({ code: 401, reason: 'SESSION_ENDED' });
     } finally {
       socket.close();
     }
@@ -161,6 +177,7 @@ describe.each(ADAPTERS)('socket.io gateways (%s)', (adapter) => {
         status: 'error',
         code: 401,
         message: 'Authentication required',
+        reason: 'SESSION_MISSING',
       });
       expect(await withCookie.timeout(2000).emitWithAck('whoami')).toBe('bob');
     } finally {

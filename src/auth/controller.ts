@@ -11,7 +11,9 @@ import {
   Req,
   Res,
   UseGuards,
+  UseInterceptors,
 } from '@nestjs/common';
+import { SessionCounters } from '../core/counters.js';
 import { DEFAULT_LIST_LIMIT } from '../core/page.js';
 import { SessionService } from '../core/service.js';
 import type { Session, SessionListItem } from '../core/types.js';
@@ -19,6 +21,7 @@ import { CurrentSession } from '../http/decorators/current-session.js';
 import { Public } from '../http/decorators/public.js';
 import { SessionGuard } from '../http/guard.js';
 import { setResponseHeader, type HttpRequestLike } from '../http/request.js';
+import { SessionUnavailableInterceptor } from '../http/unavailable-interceptor.js';
 import {
   AuthControllerDocs,
   CurrentSessionDocs,
@@ -27,13 +30,12 @@ import {
   LogoutAllDocs,
   LogoutDocs,
   RevokeSessionDocs,
-} from '../integrations/openapi/auth-docs.js';
-import { SessionMetrics } from '../integrations/metrics/metrics.js';
-import { readLoginBody, type LoginBodyRequest } from './dto/login-body.js';
-import type { LoginDto } from './dto/login.js';
+} from './openapi/auth-docs.js';
+import { LOGIN_BODY_CHECK, readLoginBody, type LoginBodyRequest } from './dto/login-body.js';
 import { nextPageTarget, parseListQuery } from './list-query.js';
 import { LoginService } from './login-service.js';
 import { SessionAuth } from './session-auth.js';
+import { SessionIssuer } from './session-issuer.js';
 import type { LoginResponse } from './types.js';
 
 /**
@@ -42,12 +44,15 @@ import type { LoginResponse } from './types.js';
  */
 @AuthControllerDocs()
 @Controller('auth')
+// A 503 (Redis unavailable) carries Retry-After.
+@UseInterceptors(SessionUnavailableInterceptor)
 export class AuthController {
   constructor(
     private readonly sessions: SessionService,
     private readonly logins: LoginService,
     private readonly auth: SessionAuth,
-    private readonly metrics: SessionMetrics,
+    private readonly issuer: SessionIssuer,
+    private readonly counters: SessionCounters,
   ) {}
 
   /**
@@ -67,14 +72,7 @@ export class AuthController {
     @Req() request: HttpRequestLike & LoginBodyRequest,
     @Res({ passthrough: true }) response: unknown,
   ): Promise<LoginResponse> {
-    const startedAt = this.metrics.enabled ? performance.now() : 0;
-    let body: LoginDto;
-    try {
-      body = await readLoginBody(request);
-    } catch (err) {
-      if (this.metrics.enabled) this.metrics.login('invalid', startedAt);
-      throw err;
-    }
+    const body = await this.counters.measure(LOGIN_BODY_CHECK, () => readLoginBody(request));
     return this.logins.login(body, request, response);
   }
 
@@ -139,7 +137,7 @@ export class AuthController {
   ): Promise<void> {
     const revoked = await this.sessions.revoke(session.userId, id);
     if (!revoked) throw new NotFoundException('No such session');
-    if (id === session.id) this.auth.endClientSide(response);
+    if (id === session.id) this.issuer.endClientSide(response);
   }
 
   /** 204 after revoking every session of the user, the current one included. */
@@ -150,6 +148,6 @@ export class AuthController {
   @HttpCode(HttpStatus.NO_CONTENT)
   async logoutAll(@CurrentSession() session: Session, @Res({ passthrough: true }) response: unknown): Promise<void> {
     await this.sessions.revokeAll(session.userId);
-    this.auth.endClientSide(response);
+    this.issuer.endClientSide(response);
   }
 }

@@ -8,27 +8,30 @@ import {
   UnauthorizedException,
 } from '@nestjs/common';
 import type { SessionCredentials } from '../options/types.js';
+import { SessionCounters, type LoginResult, type Measured } from '../core/counters.js';
 import type { SessionUser } from '../core/types.js';
 import { requestContext, setResponseHeader, type HttpRequestLike } from '../http/request.js';
-import { SessionMetrics, type LoginResult } from '../integrations/metrics/metrics.js';
 import { RESOLVED_SESSION_OPTIONS, type ResolvedSessionOptions } from '../options/resolve.js';
 import { SessionLoginThrottle } from './login-throttle.js';
-import { SessionAuth } from './session-auth.js';
+import { SessionIssuer } from './session-issuer.js';
 import type { LoginResponse } from './types.js';
 
 const INVALID_CREDENTIALS = 'Invalid username or password';
 
+/** A login attempt: `success` when it returns, the label of its error otherwise. */
+const LOGIN_ATTEMPT: Measured = { series: 'login', success: 'success', failure: loginResult };
+
 /**
  * A password login, in order: throttle (counted before the password is checked),
- * `validateCredentials`, then `SessionAuth.issue` (fixation, a new session, the cookies).
+ * `validateCredentials`, then `SessionIssuer.issue` (fixation, a new session, the cookies).
  * Metrics time every attempt. `AuthController` is its HTTP face.
  */
 @Injectable()
 export class LoginService {
   constructor(
-    private readonly auth: SessionAuth,
+    private readonly issuer: SessionIssuer,
     private readonly throttle: SessionLoginThrottle,
-    private readonly metrics: SessionMetrics,
+    private readonly counters: SessionCounters,
     @Inject(RESOLVED_SESSION_OPTIONS) private readonly config: ResolvedSessionOptions,
   ) {}
 
@@ -37,21 +40,12 @@ export class LoginService {
    * (the same for an unknown user and a wrong password), 429 with `Retry-After` past the
    * throttle, 501 without `validateCredentials`, 503 when Redis cannot answer.
    */
-  async login(
+  login(
     credentials: SessionCredentials & { rememberMe?: boolean },
     request: HttpRequestLike,
     response: unknown,
   ): Promise<LoginResponse> {
-    if (!this.metrics.enabled) return this.authenticate(credentials, request, response);
-    const startedAt = performance.now();
-    try {
-      const result = await this.authenticate(credentials, request, response);
-      this.metrics.login('success', startedAt);
-      return result;
-    } catch (err) {
-      this.metrics.login(loginResult(err), startedAt);
-      throw err;
-    }
+    return this.counters.measure(LOGIN_ATTEMPT, () => this.authenticate(credentials, request, response));
   }
 
   private async authenticate(
@@ -83,7 +77,7 @@ export class LoginService {
     if (!user) throw new UnauthorizedException(INVALID_CREDENTIALS);
     await this.throttle.succeeded(body.username, context.ip);
     const remember = body.rememberMe === true ? this.config.rememberMe : null;
-    return this.auth.issue(
+    return this.issuer.issue(
       request,
       response,
       user,

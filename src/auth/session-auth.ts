@@ -1,23 +1,27 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
+import { SessionCounters, type Measured } from '../core/counters.js';
 import { SessionService } from '../core/service.js';
-import { toPublicUser } from '../core/stored-user.js';
+import { identityPatch } from '../core/session-patch.js';
 import type { IssuedSession, Session, SessionCreateOptions, SessionPatch, SessionUser } from '../core/types.js';
-import { SessionCookies } from '../http/cookies.js';
 import { SessionCsrf } from '../http/csrf.js';
 import type { GuardedRequest } from '../http/guard.js';
 import { SESSION_REQUEST_KEY } from '../http/metadata.js';
-import { requestContext, setResponseHeader, type HttpRequestLike } from '../http/request.js';
+import type { HttpRequestLike } from '../http/request.js';
 import { SessionTransport } from '../http/transport.js';
-import { SessionMetrics } from '../integrations/metrics/metrics.js';
-import { RESOLVED_SESSION_OPTIONS, type ResolvedSessionOptions } from '../options/resolve.js';
+import { SessionIssuer } from './session-issuer.js';
 import type { LoginResponse } from './types.js';
+
+/** `signIn`: a successful login when it returns; its errors are not login attempts. */
+const SIGN_IN: Measured = { series: 'login', success: 'success', failure: () => null };
 
 /**
  * Sessions for sign-in routes of the app's own (an OAuth/SSO callback, a magic link, a
  * passkey, "switch user"), with everything `POST /auth/login` does after the password check:
  * the session the request carried is ended (fixation), the new one is issued, and the
  * session cookie and the CSRF cookie are set with the module's attributes (name, `__Host-`,
- * Secure, SameSite, Path, Domain). `AuthController` uses it too.
+ * Secure, SameSite, Path, Domain). An answer that sets or clears the cookies is sent with
+ * `Cache-Control: no-store`, as the built-in routes are. A signed-in session's data changes
+ * with `update` (data only: safe for what a client sent), its role or name with `setIdentity`.
  *
  * `request` and `response` are the platform's own (Express or Fastify): take them with
  * `@Req()` and `@Res({ passthrough: true })`.
@@ -27,10 +31,9 @@ export class SessionAuth {
   constructor(
     private readonly sessions: SessionService,
     private readonly transport: SessionTransport,
-    private readonly cookies: SessionCookies,
     private readonly csrf: SessionCsrf,
-    private readonly metrics: SessionMetrics,
-    @Inject(RESOLVED_SESSION_OPTIONS) private readonly config: ResolvedSessionOptions,
+    private readonly issuer: SessionIssuer,
+    private readonly counters: SessionCounters,
   ) {}
 
   /**
@@ -38,7 +41,8 @@ export class SessionAuth {
    * request's IP and user agent), sets the cookies, and returns what `POST /auth/login`
    * answers: `{ user, session }`, plus `token` with the bearer transports and `csrfToken`
    * with `csrf.doubleSubmit`. Counted as a successful login in the metrics; emits
-   * `session.created`. Check the user's identity before calling it: it trusts `user`.
+   * `session.created`. Sends `Cache-Control: no-store`, as `POST /auth/login` does. Check the
+   * user's identity before calling it: it trusts `user`.
    * `options`: lifetimes of this session's own and a persistent cookie ("remember me").
    */
   async signIn(
@@ -47,50 +51,65 @@ export class SessionAuth {
     user: SessionUser,
     options?: SessionCreateOptions,
   ): Promise<LoginResponse> {
-    const startedAt = this.metrics.enabled ? performance.now() : 0;
-    const result = await this.issue(request, response, user, options);
-    if (this.metrics.enabled) this.metrics.login('success', startedAt);
-    return result;
+    return this.counters.measure(SIGN_IN, () => this.issuer.issue(request, response, user, options));
   }
 
   /**
    * Signs out: ends every session the request carries and tells the browser to drop the
-   * cookies (and, per `clearSiteData`, what it kept for the site). Refuses a cross-site
+   * cookies (and, per `clearSiteData`, what it kept for the site), with `Cache-Control:
+   * no-store` as `POST /auth/logout` sends. Refuses a cross-site
    * request carried by a cookie with a 403, as `POST /auth/logout` does. True if a session
    * was ended.
    */
   async signOut(request: HttpRequestLike, response: unknown): Promise<boolean> {
     if (!this.transport.hasBearer(request)) this.csrf.checkOrigin(request);
-    const ended = await this.endSessions(request);
-    this.endClientSide(response);
+    const ended = await this.issuer.endSessions(request);
+    this.issuer.endClientSide(response);
     return ended;
   }
 
   /**
    * A new token for the request's session (same user, data and deadlines; the old token
-   * stops working), with the cookies set again. Null when the request carries no live
-   * session. `session.rotated` is emitted.
+   * stops working), with the cookies set again and `Cache-Control: no-store`. Null when the
+   * request carries no live session. `session.rotated` is emitted.
    */
   async rotate(request: HttpRequestLike, response: unknown): Promise<IssuedSession | null> {
     const token = this.currentToken(request);
     if (token === null) return null;
     const issued = await this.sessions.rotate(token);
-    if (issued) this.setCookies(response, issued);
+    if (issued) this.issuer.setCookies(response, issued);
     return issued;
   }
 
   /**
-   * Changes the request's session in place (`SessionService.update`): a cart, preferences, a
-   * role. The session `@CurrentSession()` reads for the rest of this request is the updated
-   * one. Null when the request carries no live session. No cookie changes: the token stays.
+   * Merges `data` into the custom data of the request's session (`SessionService.updateData`):
+   * a cart, preferences. Data only: every key is a data key stored under `session.data`,
+   * `username` and `role` included, so what a client sent (a request body) can never make its
+   * session someone else or an admin; change those with `setIdentity`. `null`/`undefined`
+   * removes a key; `SessionOps` apply. The session `@CurrentSession()` reads for the rest of
+   * this request is the updated one. Null when the request carries no live session. No cookie
+   * changes: the token stays.
    */
-  async update(request: HttpRequestLike, patch: SessionPatch): Promise<Session | null> {
+  async update(request: HttpRequestLike, data: Record<string, unknown>): Promise<Session | null> {
     const token = this.currentToken(request);
     if (token === null) return null;
-    const session = await this.sessions.update(token, patch);
-    const guarded = request as GuardedRequest;
-    if (session && guarded[SESSION_REQUEST_KEY]) guarded[SESSION_REQUEST_KEY] = session;
-    return session;
+    return this.keep(request, await this.sessions.updateData(token, data));
+  }
+
+  /**
+   * Changes the identity of the request's session: its `username` and/or `role` (the one
+   * `@Roles()` checks), `null` removing one, a key left out (or `undefined`) keeping it
+   * (`SessionService.update`). Nothing else: any other key is a TypeError, and so is a value
+   * that is not a string of at most 256 characters. Pass values your code decided (after its
+   * own check), never a client's input. `@CurrentSession()` reads the updated session for the
+   * rest of this request. Null when the request carries no live session; the token stays (after
+   * a privilege change, `rotate` as well).
+   */
+  async setIdentity(request: HttpRequestLike, identity: Pick<SessionPatch, 'username' | 'role'>): Promise<Session | null> {
+    const patch = identityPatch(identity);
+    const token = this.currentToken(request);
+    if (token === null) return null;
+    return this.keep(request, await this.sessions.update(token, patch));
   }
 
   /** The token the request carries (cookie or bearer, per `transport`); null without one, or with two session cookies. */
@@ -98,44 +117,10 @@ export class SessionAuth {
     return this.transport.extract(request).token;
   }
 
-  /** `signIn` without the metric: `POST /auth/login` counts its own attempts. */
-  async issue(
-    request: HttpRequestLike,
-    response: unknown,
-    user: SessionUser,
-    options?: SessionCreateOptions,
-  ): Promise<LoginResponse> {
-    // Session fixation: whatever token came with the request is ended, never reused.
-    await this.endSessions(request);
-    const issued = await this.sessions.create(user, requestContext(request), options);
-    const csrfToken = this.setCookies(response, issued);
-    const result: LoginResponse = { user: toPublicUser(issued.session), session: issued.session };
-    if (this.transport.usesBearer) result.token = issued.token;
-    if (csrfToken !== undefined) result.csrfToken = csrfToken;
-    return result;
-  }
-
-  /** Ends every session the request carries (every copy of the cookie too). True if one was live. */
-  async endSessions(request: HttpRequestLike): Promise<boolean> {
-    const ended = await Promise.all(this.transport.extractAll(request).map((token) => this.sessions.destroy(token)));
-    return ended.includes(true);
-  }
-
-  /** The client's side of a logout: the browser drops the cookies and what it kept for the site. */
-  endClientSide(response: unknown): void {
-    if (this.config.clearSiteData) setResponseHeader(response, 'Clear-Site-Data', this.config.clearSiteData);
-    if (!this.transport.usesCookie) return;
-    this.cookies.clearCookie(response);
-    if (this.csrf.doubleSubmit) this.csrf.clearCookie(response);
-  }
-
-  /** Sets the session cookie (and the CSRF cookie) for an issued session; returns the CSRF token if any. */
-  private setCookies(response: unknown, issued: IssuedSession): string | undefined {
-    if (!this.transport.usesCookie) return undefined;
-    this.cookies.setCookie(response, issued.token, issued.session.absoluteExpiresAt, issued.persistentCookie);
-    if (!this.csrf.doubleSubmit) return undefined;
-    const csrfToken = this.csrf.tokenFor(issued.token);
-    this.csrf.setCookie(response, csrfToken);
-    return csrfToken;
+  /** The updated session, where `@CurrentSession()` reads it when the guard put one there. */
+  private keep(request: HttpRequestLike, session: Session | null): Session | null {
+    const guarded = request as GuardedRequest;
+    if (session && guarded[SESSION_REQUEST_KEY]) guarded[SESSION_REQUEST_KEY] = session;
+    return session;
   }
 }

@@ -2,7 +2,10 @@
 /**
  * `npx nestjs-redis-session ...`: the operator's CLI (see USAGE in ./args.ts).
  * Lists and revokes sessions through the library's own SessionService, so the key
- * layout lives in one place; `stats` walks the prefix with SCAN.
+ * layout lives in one place; `stats` walks the prefix with SCAN (./stats.ts).
+ *
+ * Redis commands sent from this file: QUIT when done (the commands themselves are sent by
+ * the library's store and by ./stats.ts).
  */
 import type { Redis } from 'ioredis';
 import { BIN, Exit, parseCommandLine, USAGE, type Invocation } from './args.js';

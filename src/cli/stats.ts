@@ -1,11 +1,15 @@
+/**
+ * `nestjs-redis-session stats`: counts the keys under the prefix by the rows of core/keys.ts's
+ * KEY_LAYOUT (SCAN, never KEYS), their TTLs and their memory.
+ *
+ * Redis commands sent from this file: SCAN (MATCH the prefix), PTTL and MEMORY USAGE (pipelined
+ * per batch of keys), INFO memory and INFO server.
+ */
 import type { Redis } from 'ioredis';
 import { KEY_LAYOUT, kindOfKey, type KeyKind } from '../core/keys.js';
 import { Exit } from './args.js';
 import type { CommandContext, CommandOutput } from './context.js';
 import { bytes, safeJson, safeText } from './format.js';
-
-// `nestjs-redis-session stats`: counts the keys under the prefix by the rows of core/keys.ts's
-// KEY_LAYOUT (SCAN, never KEYS), their TTLs and their memory.
 
 /** What `stats` reports. Field names are part of the `--json` output. */
 export interface Stats {
@@ -156,7 +160,7 @@ export async function stats(ctx: CommandContext): Promise<CommandOutput> {
         m.maxmemoryBytes === 0 ? 'unlimited' : bytes(m.maxmemoryBytes)
       }, policy ${safeText(m.maxmemoryPolicy)}` +
         (m.maxmemoryPolicy !== null && m.maxmemoryPolicy !== 'noeviction'
-          ? ' (noeviction is advised on a Redis dedicated to sessions: see the README)'
+          ? ' (noeviction is advised on a Redis dedicated to sessions: see docs/operations.md, "Persistence and memory")'
           : ''),
     ],
   ];

@@ -58,6 +58,18 @@ export function sessionKey(keyPrefix: string, id: string): string {
   return keyPrefix + id;
 }
 
+/**
+ * Where a rotated session's old id leads, for a few seconds after the rotation:
+ * `<prefix>moved:<22 characters of SHA-256 of the old id>`, holding the new id masked by the
+ * old one (rotation-marker.ts), so the key names neither id in the clear (no key mentions an
+ * ended session's id) and only who knows the old id can follow it. Not a row of `KEY_LAYOUT`
+ * (its kinds are the CLI's `stats` fields): the README's "Redis key layout" describes it under
+ * the table, and `kindOfKey` reports it as none of the rows.
+ */
+export function forwardKey(keyPrefix: string, oldId: string): string {
+  return `${keyPrefix}moved:${hash('sha256', `moved:${oldId}`, 'base64url').slice(0, 22)}`;
+}
+
 /** The session id a key names, or null for any other key (an index, a counter, another app's). */
 export function sessionIdOfKey(keyPrefix: string, key: string): string | null {
   if (!key.startsWith(keyPrefix)) return null;

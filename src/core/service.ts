@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { RESOLVED_SESSION_OPTIONS, type ResolvedSessionOptions } from '../options/resolve.js';
-import { decodeSession, encodeSession, type StoredSession } from './codec.js';
+import { SessionCache } from './cache/session-cache.js';
+import { decodeSession, encodeSession } from './codec.js';
 import { SessionCounters } from './counters.js';
 import {
   SessionEvent,
@@ -10,13 +11,12 @@ import {
   type SessionRevokedEvent,
   type SessionRotatedEvent,
 } from './events.js';
-import { checkUserId } from './keys.js';
-import { checkLimit, decodeCursor, encodeCursor } from './page.js';
 import { SessionLive } from './live.js';
-import { encodePatch, type EncodedPatch } from './session-patch.js';
-import { SessionStore, type StoredEntry } from './store.js';
+import { encodePatch } from './session-patch.js';
+import { fromEntry, issued, ownLifetimes, toSession } from './session-view.js';
+import { SessionStore } from './store.js';
 import { toStoredSession } from './stored-user.js';
-import { generateToken, isSessionId, sessionIdOf, tokenDeadline, tokenIdleTtlMs } from './token.js';
+import { generateToken, sessionIdOf, tokenDeadline, tokenIdleTtlMs } from './token.js';
 import type {
   IssuedSession,
   RevokeAllOptions,
@@ -28,36 +28,37 @@ import type {
   SessionPatch,
   SessionUser,
 } from './types.js';
-
-/** The longest lifetime a session may have: about 10 years (seconds). */
-const MAX_LIFETIME_SECONDS = 315_360_000;
-
-/** `updateUser` changes this many sessions at a time (one pipelined batch of script calls). */
-const UPDATE_CHUNK = 100;
-
-/** A TTL that ends within this of the absolute deadline counts as capped by it. */
-const CAP_TOLERANCE_MS = 100;
+import { UserSessions, type RevokedReporter } from './user-sessions.js';
 
 /**
  * The session API. Tokens go in and out; Redis only ever sees their hashes.
  * Every method throws `SessionStoreUnavailableException` (503) when Redis cannot answer.
+ *
+ * The session lifecycle (create, get, touch, update, rotate, destroy, revokeToken) is here;
+ * the per-user operations (list, listPage, revoke, revokeAll, updateUser) are `UserSessions`'
+ * (user-sessions.ts), and the shape of what is returned is session-view.ts's.
  */
 @Injectable()
 export class SessionService {
   private readonly ttlMs: number;
   private readonly absoluteTtlMs: number;
   private readonly maxDataBytes: number;
+  private readonly users: UserSessions;
 
   constructor(
     private readonly store: SessionStore,
     private readonly events: SessionEventSink,
     private readonly counters: SessionCounters,
     private readonly live: SessionLive,
+    cache: SessionCache,
     @Inject(RESOLVED_SESSION_OPTIONS) config: ResolvedSessionOptions,
   ) {
     this.ttlMs = config.ttlMs;
     this.absoluteTtlMs = config.absoluteTtlMs;
     this.maxDataBytes = config.maxDataBytes;
+    const report: RevokedReporter = (ids, userId, reason) => this.emitRevoked(ids, userId, reason);
+    const limits = { ttlMs: this.ttlMs, maxDataBytes: this.maxDataBytes };
+    this.users = new UserSessions(store, report, limits, (ids) => cache.forget(ids));
   }
 
   /**
@@ -92,7 +93,7 @@ export class SessionService {
     const entry = await this.store.read(id);
     const stored = entry && decodeSession(entry.value);
     if (!entry || !stored || stored.absoluteExpiresAt !== deadline) return null;
-    return this.fromEntry(id, stored, entry, Date.now());
+    return fromEntry(id, stored, entry, Date.now(), this.ttlMs);
   }
 
   /**
@@ -120,75 +121,57 @@ export class SessionService {
    * keys merge into its custom data (`null`/`undefined` removes a key). One Redis round-trip,
    * atomic on the session's key; the TTL is kept (no slide). Null when the session is gone: an
    * update never re-creates a session that was logged out, revoked or expired. Two concurrent
-   * updates of different keys both survive. Password-ish keys are dropped; RangeError when the
-   * data would pass `maxDataBytes` (nothing written); TypeError for a bad patch.
+   * updates of different keys both survive; a `SessionOps` value (append, remove, increment)
+   * changes what the key holds in that same atomic step, so concurrent ops on one key all land.
+   * Password-ish keys are dropped; RangeError when the data would pass `maxDataBytes`,
+   * `SessionPatchConflictException` (409) for an op on a value of another kind (nothing
+   * written); TypeError for a bad patch.
    */
   async update(token: string, patch: SessionPatch): Promise<Session | null> {
-    const encoded = encodePatch(patch);
-    const deadline = tokenDeadline(token);
-    if (deadline <= Date.now()) return null;
-    const id = sessionIdOf(token);
-    const session = await this.updateOne(id, encoded);
-    return session && session.absoluteExpiresAt.getTime() === deadline ? session : null;
+    return this.users.updateToken(token, encodePatch(patch));
+  }
+
+  /**
+   * Data only: merges `data` into the custom data of the session a token names, as `update`
+   * does (`null`/`undefined` removes a key, `SessionOps` apply, same atomicity, limits and
+   * errors), but every key is a data key: `username`, `role`, `id` and `userId` are stored
+   * under `session.data` and never change who the session is. The call for anything a client
+   * sent (a request body); a role or name change goes through `update` (or
+   * `SessionAuth.setIdentity`).
+   */
+  async updateData(token: string, data: Record<string, unknown>): Promise<Session | null> {
+    return this.users.updateToken(token, encodePatch(data, 'data'));
   }
 
   /**
    * Applies one patch to every live session of a user (e.g. a role change, seen on each
    * device's next request). Returns how many sessions changed. One index read, then one
-   * script call per session (single-key steps: Cluster-safe; each as atomic as `update`).
-   * Sessions created after the index was read are not changed: make the change where
-   * `validateCredentials` reads it too.
+   * script call per session (single-key steps: Cluster-safe; each as atomic as `update`, ops
+   * included, but not all of them at once). Sessions created after the index was read are not
+   * changed: make the change where `validateCredentials` reads it too.
    */
-  async updateUser(userId: string | number, patch: SessionPatch): Promise<number> {
-    checkUserId(userId);
-    const encoded = encodePatch(patch);
-    const ids = await this.store.indexIds(userId);
-    let changed = 0;
-    const gone: string[] = [];
-    for (let start = 0; start < ids.length; start += UPDATE_CHUNK) {
-      const chunk = ids.slice(start, start + UPDATE_CHUNK);
-      const sessions = await Promise.all(chunk.map((id) => this.updateOne(id, encoded, userId)));
-      sessions.forEach((session, i) => (session ? changed++ : gone.push(chunk[i])));
-    }
-    await this.store.unlist(userId, gone);
-    return changed;
+  updateUser(userId: string | number, patch: SessionPatch): Promise<number> {
+    return this.users.updateUser(userId, patch);
   }
 
-  /** One session's update; null when it is gone (or, with `userId`, listed under another user). */
-  private async updateOne(id: string, patch: EncodedPatch, userId?: string | number): Promise<Session | null> {
-    const entry = await this.store.update(id, patch);
-    if (entry === null) return null;
-    if ('tooLarge' in entry) {
-      throw new RangeError(
-        `session data would be ${entry.tooLarge} bytes encoded (JSON), over maxDataBytes (${this.maxDataBytes})`,
-      );
-    }
-    const stored = decodeSession(entry.value);
-    if (!stored || (userId !== undefined && stored.userId !== userId)) return null;
-    return this.fromEntry(id, stored, entry, Date.now());
+  /** `destroy`, as a revocation: `session.revoked` with `reason` (e.g. `binding`, when the guard enforces it). */
+  async revokeToken(token: string, reason: SessionRevokedEvent['reason'] = 'revoke'): Promise<boolean> {
+    if (tokenDeadline(token) < 0) return false;
+    const ended = await this.store.destroy(sessionIdOf(token));
+    if (ended) this.emitRevoked([ended.id], ended.userId, reason);
+    return ended !== null;
   }
 
   /**
-   * Ends the session a token names as a revocation, not a logout: `session.revoked` with
-   * `reason` (e.g. `binding`, when the guard enforces it). True if there was one.
+   * Ends the session a token names; true if one ended. One in the middle of a rotation too (it
+   * loses), and for 10 s after one, the rotated session (events, counters get the id that ended).
    */
-  async revokeToken(token: string, reason: SessionRevokedEvent['reason'] = 'revoke'): Promise<boolean> {
-    if (tokenDeadline(token) < 0) return false;
-    const id = sessionIdOf(token);
-    const stored = await this.store.destroy(id);
-    if (!stored) return false;
-    this.emitRevoked([id], stored.userId, reason);
-    return true;
-  }
-
-  /** Ends the session a token names. True if there was one. */
   async destroy(token: string): Promise<boolean> {
     if (tokenDeadline(token) < 0) return false;
-    const id = sessionIdOf(token);
-    const stored = await this.store.destroy(id);
-    if (!stored) return false;
-    this.live.announce([id]);
-    this.events.emit(SessionEvent.Destroyed, { sessionId: id, userId: stored.userId } satisfies SessionDestroyedEvent);
+    const ended = await this.store.destroy(sessionIdOf(token));
+    if (!ended) return false;
+    this.live.announce([ended.id]);
+    this.events.emit(SessionEvent.Destroyed, { sessionId: ended.id, userId: ended.userId } satisfies SessionDestroyedEvent);
     this.counters.revoked('logout');
     return true;
   }
@@ -211,72 +194,47 @@ export class SessionService {
    * while more remain: follow `nextCursor` until it is null. A bad `limit` or `cursor`
    * throws `SessionListOptionsException` (a 400).
    */
-  async listPage(userId: string | number, options?: SessionListOptions): Promise<SessionPage> {
-    checkUserId(userId);
-    const limit = checkLimit(options?.limit);
-    const after = options?.cursor === undefined ? null : decodeCursor(options.cursor);
-    const now = Date.now();
-    const positions = await this.store.indexPage(userId, now, limit + 1, after);
-    const more = positions.length > limit;
-    if (more) positions.length = limit;
-    const nextCursor = more ? encodeCursor(positions[positions.length - 1]) : null;
-    if (positions.length === 0) return { sessions: [], nextCursor };
-    const ids = positions.map((position) => position.id);
-    const entries = await this.store.readIndexed(userId, ids);
-    const sessions: Session[] = [];
-    for (let i = 0; i < ids.length; i++) {
-      const entry = entries[i];
-      const stored = entry && decodeSession(entry.value);
-      // An id listed under another user's index is never shown (a corrupted index). The id is
-      // compared with its type: the number 1 and the string "1" are different users.
-      if (entry && stored && stored.userId === userId) {
-        sessions.push(this.fromEntry(ids[i], stored, entry, now));
-      }
-    }
-    return { sessions, nextCursor };
+  listPage(userId: string | number, options?: SessionListOptions): Promise<SessionPage> {
+    return this.users.listPage(userId, options);
   }
 
   /** Revokes one of the user's sessions by public id. False if it is not one of the user's live sessions. */
-  async revoke(userId: string | number, sessionId: string): Promise<boolean> {
-    checkUserId(userId);
-    if (!isSessionId(sessionId)) return false;
-    const revoked = await this.store.revoke(userId, sessionId);
-    if (revoked) this.emitRevoked([sessionId], userId, 'revoke');
-    return revoked;
+  revoke(userId: string | number, sessionId: string): Promise<boolean> {
+    return this.users.revoke(userId, sessionId);
   }
 
   /** Revokes every session of the user ("log out everywhere"), but `options.except`. Returns how many. */
-  async revokeAll(userId: string | number, options?: RevokeAllOptions): Promise<number> {
-    checkUserId(userId);
-    const except = options?.except !== undefined && isSessionId(options.except) ? options.except : '';
-    const { ids, deleted } = await this.store.revokeAll(userId, except);
-    this.emitRevoked(ids, userId, 'revoke-all');
-    return deleted;
+  revokeAll(userId: string | number, options?: RevokeAllOptions): Promise<number> {
+    return this.users.revokeAll(userId, options);
   }
 
   /**
-   * Moves the session to a new token (e.g. after a privilege change). The old token
-   * stops working at once: it is deleted before the new one exists, so a concurrent
-   * logout or revocation can never be undone by a rotate. The public id changes.
+   * Moves the session to a new token (e.g. after a privilege change): same data and deadlines, a
+   * new public id. The old token stops working at once: its key holds a marker naming the new id
+   * from the first step on. A change or an end racing it is never lost: an `update` meeting the
+   * marker lands on the new key, a logout or revocation meeting it wins (null, nothing of the new
+   * id left); for 10 s after, `revoke`, `updateUser`, `list` and an end by the old token (a logout
+   * that raced the answer: it can end the session, never use it) reach it. Null without a live session.
    */
   async rotate(token: string): Promise<IssuedSession | null> {
     const deadline = tokenDeadline(token);
     const now = Date.now();
     if (deadline <= now) return null;
     const oldId = sessionIdOf(token);
-    const value = await this.store.take(oldId);
-    const stored = value === null ? null : decodeSession(value);
-    if (value === null || !stored || stored.absoluteExpiresAt !== deadline) return null;
-    const pxMs = Math.min(stored.ttlMs ?? this.ttlMs, deadline - now);
-    const nextToken = generateToken(deadline, stored.ttlMs === undefined ? undefined : stored.ttlMs / 1000);
+    const nextToken = generateToken(deadline, tokenIdleTtlMs(token) / 1000 || undefined); // the old one's idle timeout
     const id = sessionIdOf(nextToken);
-    const evicted = await this.store.insert(id, value, pxMs, stored.userId, deadline, now, oldId);
+    const begun = await this.store.beginRotation(oldId, id, now, deadline);
+    if (begun === null) return null;
+    const { value, stored } = begun;
+    const pxMs = Math.min(stored.ttlMs ?? this.ttlMs, deadline - now);
+    const evicted = await this.store.finishRotation(
+      { oldId, newId: id, value, pxMs, absoluteExpiresAt: deadline, now },
+      stored.userId,
+    );
     this.live.announce([oldId]);
-    this.events.emit(SessionEvent.Rotated, {
-      sessionId: id,
-      previousSessionId: oldId,
-      userId: stored.userId,
-    } satisfies SessionRotatedEvent);
+    if (evicted === null) return null;
+    const rotated: SessionRotatedEvent = { sessionId: id, previousSessionId: oldId, userId: stored.userId };
+    this.events.emit(SessionEvent.Rotated, rotated);
     this.emitRevoked(evicted, stored.userId, 'max-sessions');
     return issued(nextToken, toSession(id, stored, now, now + pxMs), stored);
   }
@@ -288,52 +246,4 @@ export class SessionService {
       this.events.emit(SessionEvent.Revoked, { sessionId, userId, reason } satisfies SessionRevokedEvent);
     }
   }
-
-  /**
-   * Last activity is not stored (a guarded request only resets the TTL), so it is
-   * derived: the TTL was last set to `ttl`, i.e. `expiresAt - ttl`. Once the TTL is
-   * capped by the absolute deadline Redis cannot tell, and the earliest possible
-   * time, `absoluteExpiresAt - ttl`, is reported.
-   */
-  private fromEntry(id: string, stored: StoredSession, entry: StoredEntry, now: number): Session {
-    const expiresAt = now + entry.pttlMs;
-    const capped = expiresAt >= stored.absoluteExpiresAt - CAP_TOLERANCE_MS;
-    const derived = (capped ? stored.absoluteExpiresAt : expiresAt) - (stored.ttlMs ?? this.ttlMs);
-    const lastActivityAt = Math.min(now, Math.max(stored.createdAt, derived));
-    return toSession(id, stored, lastActivityAt, expiresAt);
-  }
-}
-
-function issued(token: string, session: Session, stored: StoredSession): IssuedSession {
-  return stored.persistentCookie ? { token, session, persistentCookie: true } : { token, session };
-}
-
-/** Seconds as the app gives them, checked, in ms; undefined: the module's. */
-function ownLifetimes(options: SessionCreateOptions | undefined): { ttlMs?: number; absoluteTtlMs?: number } {
-  const ms = (name: 'ttl' | 'absoluteTtl'): number | undefined => {
-    const value = options?.[name];
-    if (value === undefined) return undefined;
-    if (!Number.isSafeInteger(value) || value <= 0 || value > MAX_LIFETIME_SECONDS) {
-      throw new TypeError(`create(): options.${name} must be a whole number of seconds from 1 to ${MAX_LIFETIME_SECONDS}`);
-    }
-    return value * 1000;
-  };
-  return { ttlMs: ms('ttl'), absoluteTtlMs: ms('absoluteTtl') };
-}
-
-function toSession(id: string, stored: StoredSession, lastActivityAt: number, expiresAt: number): Session {
-  const session: Session = {
-    id,
-    userId: stored.userId,
-    username: stored.username,
-    role: stored.role,
-    createdAt: new Date(stored.createdAt),
-    lastActivityAt: new Date(lastActivityAt),
-    expiresAt: new Date(expiresAt),
-    absoluteExpiresAt: new Date(stored.absoluteExpiresAt),
-    ip: stored.ip,
-    userAgent: stored.userAgent,
-  };
-  if (stored.data !== undefined) session.data = stored.data;
-  return session;
 }

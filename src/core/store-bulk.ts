@@ -1,13 +1,16 @@
-import type { SessionRedisClient } from './redis/scripts.js';
-import { sessionKey } from './keys.js';
-
 /**
  * The store's steps over many sessions of one user (eviction past the cap, revokeAll),
  * bounded per step so a user with 50,000 sessions never queues 50,000 commands at once
  * ahead of other users' requests. Each step keeps the store's order: sessions are deleted
  * before their index entries, so a failure half-way leaves every session dead or still
- * listed, never alive and unlisted. Errors propagate; the store maps them to a 503.
+ * listed, never alive and unlisted. Errors propagate; the store runs the steps under its
+ * deadline and maps a failure to a 503.
+ *
+ * Redis commands sent from this file (on the writer connection): EXISTS and DEL of session
+ * keys (a multi-key DEL only where all keys share a node), ZRANGE and ZREM of the user's index.
  */
+import type { SessionRedisClient } from './redis/scripts.js';
+import { sessionKey } from './keys.js';
 
 /** Ids per step of `revokeAll` (and of the liveness check when evicting past the cap). */
 const REVOKE_CHUNK = 1000;

@@ -1,104 +1,91 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { RESOLVED_SESSION_OPTIONS, type ResolvedSessionOptions } from '../options/resolve.js';
+/**
+ * The session store: the commands on sessions, user indexes and login throttle counters, each
+ * under a deadline and with its failure mapped to a 503 (`run`, `runOne`).
+ *
+ * Redis commands sent from this file: GETEX (the guard's one command), SET, DEL, ZSCORE,
+ * ZRANGE, ZREM, and the scripts nrsPeek, nrsUpdate, nrsIndexAdd, nrsThrottle (redis/scripts.ts
+ * names what each calls). Next to it: store-bulk.ts (EXISTS, DEL, ZRANGE, ZREM over many
+ * sessions), store-index.ts (listing: nrsIndexPage, GET, PTTL, ZREM), store-rotate.ts (a
+ * rotation's steps), store-follow.ts (a session that is rotating or has just rotated: GETEX
+ * and GET of markers and forwards; an end by token: GETDEL, DEL, ZREM); WAIT and PING are
+ * redis/connection.ts's.
+ */
+import { Injectable } from '@nestjs/common';
 import { decodeSession, type StoredSession } from './codec.js';
-import { SessionCounters } from './counters.js';
-import { SessionStoreUnavailableException } from './errors.js';
-import { sessionKey, userIndexKey } from './keys.js';
+import { sessionKey } from './keys.js';
 import type { IndexPosition } from './page.js';
-import type { EncodedPatch } from './session-patch.js';
-import { SessionRedis } from './redis/connection.js';
-import { evictOldest, revokeIndexed, type BulkTarget } from './store-bulk.js';
+import type { EncodedPatch, UpdateReply } from './session-patch.js';
+import { SessionStoreBase } from './store-base.js';
+import { evictOldest, revokeIndexed } from './store-bulk.js';
+import { endFollowing, follow, forwardOf, type EndedSession, type Step } from './store-follow.js';
+import { readIndexPage, readListed, type StoredEntry } from './store-index.js';
+import { abandonRotation, beginRotation, finishRotation, type Rotation } from './store-rotate.js';
 
-/** A stored session value with its remaining time to live. */
-export interface StoredEntry {
-  value: string;
-  pttlMs: number;
-}
+export type { StoredEntry } from './store-index.js';
 
 /**
- * Every Redis command the module sends lives here.
- *
- * Key names come from keys.ts (the layout's one owner). Every failure goes through
- * `unavailable`: counted, logged (rate-limited), and thrown as a 503.
+ * An update's outcome on a session key: its new value, or why nothing was written: `refused`
+ * by the patch's checks, or `unreadable`, a key that lives with a value this version cannot
+ * read (a later version's: docs/versioning.md, "Rolling upgrades"), left as it is and never
+ * taken for a session that is gone.
+ */
+export type UpdateOutcome = StoredEntry | { refused: UpdateReply } | { unreadable: true };
+
+/**
+ * The module's Redis store. Key names come from keys.ts (the layout's one owner); the deadline,
+ * the 503 mapping and where steps run are `SessionStoreBase`'s (store-base.ts).
  *
  * Multi-key changes are ordered single-key steps (each Cluster-safe), chosen so that
  * a revoked session can never come back and a usable session is never left out of
  * its user's index.
  */
 @Injectable()
-export class SessionStore {
-  private readonly prefix: string;
-
-  constructor(
-    private readonly redis: SessionRedis,
-    @Inject(RESOLVED_SESSION_OPTIONS) private readonly config: ResolvedSessionOptions,
-    private readonly counters: SessionCounters,
-  ) {
-    this.prefix = config.keyPrefix;
-  }
-
-  /** Where the many-session steps run (the writer exists once the connection's onModuleInit ran). */
-  private get bulk(): BulkTarget {
-    return { writer: this.redis.writer, keyPrefix: this.prefix, isCluster: this.redis.isCluster };
-  }
-
-  sessionKey(id: string): string {
-    return sessionKey(this.prefix, id);
-  }
-
-  /** The user's index; the number 1 and the string "1" have different ones (see `userIndexSegment`). */
-  indexKey(userId: string | number): string {
-    return userIndexKey(this.prefix, userId);
-  }
-
+export class SessionStore extends SessionStoreBase {
   /**
    * The guard's one command: `GETEX key PX ttl`. On a missing key it writes
    * nothing, so a request racing a logout cannot bring the session back.
    */
   touch(id: string, pxMs: number): Promise<string | null> {
+    // Written out, not through `runOne` (the same thing): the guard's hot path, no closure and no extra frame per request.
     return this.redis.deadline.within(this.redis.client.getex(sessionKey(this.prefix, id), 'PX', pxMs)).catch(this.unavailable);
   }
 
   /** The value and remaining TTL, without sliding: one command. */
   async read(id: string): Promise<StoredEntry | null> {
-    const reply = await this.redis.deadline
-      .within(this.redis.client.nrsPeek(sessionKey(this.prefix, id)))
-      .catch(this.unavailable);
+    const reply = await this.runOne(this.redis.client.nrsPeek(sessionKey(this.prefix, id)));
     return reply === null || reply[1] < 0 ? null : { value: reply[0], pttlMs: reply[1] };
   }
 
   /**
-   * Changes a live session in place (one script call on its key, the TTL kept); null when it
-   * is gone, which the script never re-creates. `tooLarge` (bytes) when the merged data would
-   * pass `maxDataBytes`: nothing was written.
+   * Changes a live session in place (one script call on its key, the TTL kept), and the id it
+   * did so under: a rotating session is followed to its new key (by id, `forwards`, also one
+   * that has just rotated); null when it is gone, which the script never re-creates. `refused`
+   * (the reply, for `refusalError`) when the data would pass `maxDataBytes` or an op met a
+   * value of another kind, `unreadable` when the key holds a value this version cannot read:
+   * nothing was written.
    */
-  async update(id: string, patch: EncodedPatch): Promise<StoredEntry | { tooLarge: number } | null> {
-    const reply = await this.redis.deadline
-      .within(
-        this.redis.writer.nrsUpdate(
-          sessionKey(this.prefix, id),
-          patch.username,
-          patch.role,
-          this.config.maxDataBytes,
-          ...patch.data,
-        ),
-      )
-      .catch(this.unavailable);
-    if (reply === null) return null;
-    const [value, pttlMs] = reply;
-    if (value === '') return pttlMs < 0 ? null : { tooLarge: pttlMs };
-    return { value, pttlMs };
+  async update(id: string, patch: EncodedPatch, forwards: boolean): Promise<{ id: string; result: UpdateOutcome } | null> {
+    const { username, role, data } = patch;
+    const max = this.config.maxDataBytes;
+    const step = async (at: string): Promise<Step<UpdateOutcome>> => {
+      const reply = await this.redis.writer.nrsUpdate(sessionKey(this.prefix, at), username, role, max, ...data);
+      if (reply === null) return null;
+      const [value, pttlMs, next] = reply;
+      if (value !== '') return { done: { value, pttlMs } };
+      if (pttlMs === -3 && next !== undefined) return { moving: next };
+      return { done: pttlMs === -1 ? { unreadable: true } : { refused: reply } };
+    };
+    return this.run(() => follow(this.following, id, step, forwards));
   }
 
   /** The ids in a user's index, all of them (bounded by `maxSessionsPerUser`). */
   indexIds(userId: string | number): Promise<string[]> {
-    return this.redis.deadline.within(this.redis.writer.zrange(this.indexKey(userId), '0', '-1')).catch(this.unavailable);
+    return this.runOne(this.redis.writer.zrange(this.indexKey(userId), '0', '-1'));
   }
 
-  /** Drops ids of sessions that are gone from a user's index. */
+  /** Drops ids of sessions that are gone (their keys missing) from a user's index. */
   async unlist(userId: string | number, ids: string[]): Promise<void> {
-    if (ids.length > 0)
-      await this.redis.deadline.within(this.redis.writer.zrem(this.indexKey(userId), ...ids)).catch(this.unavailable);
+    if (ids.length > 0) await this.runOne(this.redis.writer.zrem(this.indexKey(userId), ...ids));
   }
 
   /**
@@ -106,8 +93,7 @@ export class SessionStore {
    * live sessions past `maxSessionsPerUser`). The key is written first: until the
    * index step ends nobody holds the token, so nothing usable is ever unlisted, and
    * every id in the index has had its key written, so a missing key means a dead session.
-   * `replacesId` is removed from the index in the same step (rotate).
-   * Returns the ids of sessions evicted past the cap.
+   * Returns the ids of sessions evicted past the cap. (A rotation's steps: store-rotate.ts.)
    */
   async insert(
     id: string,
@@ -116,64 +102,69 @@ export class SessionStore {
     userId: string | number,
     absoluteExpiresAt: number,
     now: number,
-    replacesId = '',
   ): Promise<string[]> {
     const writer = this.redis.writer;
     const indexKey = this.indexKey(userId);
     const max = this.config.maxSessionsPerUser;
-    try {
-      // One deadline for every step: a stalled Redis answers 503, the steps go on in order.
-      return await this.redis.deadline.within(
-        (async () => {
-          const write = writer.set(sessionKey(this.prefix, id), value, 'PX', pxMs, 'NX');
-          // On one connection Redis runs commands in the order sent, so both can go in one
-          // round-trip; a Cluster may route them to two nodes, so there the key goes first.
-          if (this.redis.isCluster) await write;
-          const [written, members] = await Promise.all([
-            write,
-            writer.nrsIndexAdd(indexKey, now, id, absoluteExpiresAt, replacesId, max),
-          ]);
-          if (written !== 'OK') throw new Error('session id collision'); // 2^-128: a broken RNG
-          const evicted =
-            members.length > 0 ? await evictOldest(this.bulk, indexKey, id, members, this.config.maxSessionsPerUser) : [];
-          await this.redis.replicated();
-          return evicted;
-        })(),
-        this.redis.writeTimeoutMs,
-      );
-    } catch (err) {
-      throw this.unavailable(err);
-    }
+    return this.run(async () => {
+      const write = writer.set(sessionKey(this.prefix, id), value, 'PX', pxMs, 'NX');
+      // On one connection Redis runs commands in the order sent, so both can go in one
+      // round-trip; a Cluster may route them to two nodes, so there the key goes first.
+      if (this.redis.isCluster) await write;
+      const [written, members] = await Promise.all([write, writer.nrsIndexAdd(indexKey, now, id, absoluteExpiresAt, '', max)]);
+      if (written !== 'OK') throw new Error('session id collision'); // 2^-128: a broken RNG
+      const evicted = members.length > 0 ? await evictOldest(this.bulk, indexKey, id, members, max) : [];
+      await this.redis.replicated();
+      return evicted;
+    }, this.redis.writeTimeoutMs);
   }
 
   /**
-   * Deletes a session and returns what it held (`GETDEL`), or null if it was gone.
-   * Leaves the index and replication to the caller (rotate's insert does both).
+   * Rotation, step 1 (store-rotate.ts): the session, replaced by a marker naming `newId`; null
+   * when the key holds no session (gone, or rotating already). One that cannot be read, or
+   * whose deadline is not `deadline`, ends (as taking it always did).
    */
-  take(id: string): Promise<string | null> {
-    return this.redis.deadline
-      .within(this.redis.writer.getdel(sessionKey(this.prefix, id)), this.redis.writeTimeoutMs)
-      .catch(this.unavailable);
+  async beginRotation(
+    oldId: string,
+    newId: string,
+    now: number,
+    deadline: number,
+  ): Promise<{ value: string; stored: StoredSession } | null> {
+    return this.run(async () => {
+      const value = await beginRotation(this.bulk, oldId, newId, now);
+      const stored = value === null ? null : decodeSession(value);
+      if (value !== null && stored?.absoluteExpiresAt !== deadline) await abandonRotation(this.bulk, oldId);
+      return value !== null && stored?.absoluteExpiresAt === deadline ? { value, stored } : null;
+    }, this.redis.writeTimeoutMs);
   }
 
-  /** Ends a session: deletes the key (`GETDEL`), then its index entry. Returns what it held. */
-  async destroy(id: string): Promise<StoredSession | null> {
-    const writer = this.redis.writer;
-    try {
-      // One deadline for every step: a stalled Redis answers 503, the steps go on in order.
-      return await this.redis.deadline.within(
-        (async () => {
-          const value = await writer.getdel(sessionKey(this.prefix, id));
-          const stored = value === null ? null : decodeSession(value);
-          if (stored) await writer.zrem(this.indexKey(stored.userId), id);
-          await this.redis.replicated();
-          return stored;
-        })(),
-        this.redis.writeTimeoutMs,
-      );
-    } catch (err) {
-      throw this.unavailable(err);
-    }
+  /**
+   * Rotation, steps 2-6: the ids evicted past `maxSessionsPerUser`, or null when an end won
+   * the race (nothing of the new id is left).
+   */
+  async finishRotation(r: Omit<Rotation, 'indexKey' | 'maxSessions'>, userId: string | number): Promise<string[] | null> {
+    const indexKey = this.indexKey(userId);
+    const max = this.config.maxSessionsPerUser;
+    return this.run(async () => {
+      const members = await finishRotation(this.bulk, { ...r, indexKey, maxSessions: max });
+      const evicted = members && members.length > 0 ? await evictOldest(this.bulk, indexKey, r.newId, members, max) : [];
+      await this.redis.replicated();
+      return members && evicted;
+    }, this.redis.writeTimeoutMs);
+  }
+
+  /**
+   * Ends the session a token's id names: deletes the key (`GETDEL`), then its index entry.
+   * Returns the id it ended under and its user, or null if nothing ended. A rotating one (its
+   * key holds the marker) ends too: the rotation loses. One that has just rotated (its key gone,
+   * its forward there) ends under its new id (store-follow.ts `endFollowing`).
+   */
+  async destroy(id: string): Promise<EndedSession | null> {
+    return this.run(async () => {
+      const ended = await endFollowing(this.following, id);
+      await this.redis.replicated();
+      return ended;
+    }, this.redis.writeTimeoutMs);
   }
 
   /**
@@ -182,76 +173,43 @@ export class SessionStore {
    * Prunes the ids past their absolute deadline first. One script call, whatever the index holds.
    */
   async indexPage(userId: string | number, now: number, count: number, after: IndexPosition | null): Promise<IndexPosition[]> {
-    try {
-      // One deadline for every step: a stalled Redis answers 503, the steps go on in order.
-      return await this.redis.deadline.within(
-        (async () => {
-          const reply = await this.redis.client.nrsIndexPage(
-            this.indexKey(userId),
-            now,
-            count,
-            after?.score ?? '',
-            after?.id ?? '',
-          );
-          const page: IndexPosition[] = [];
-          for (let i = 0; i + 1 < reply.length; i += 2) page.push({ id: reply[i], score: reply[i + 1] });
-          return page;
-        })(),
-      );
-    } catch (err) {
-      throw this.unavailable(err);
-    }
-  }
-
-  /** Reads many sessions at once; ids whose key is gone are dropped from the index. */
-  async readIndexed(userId: string | number, ids: string[]): Promise<Array<StoredEntry | null>> {
-    const client = this.redis.client;
-    try {
-      // One deadline for every step: a stalled Redis answers 503, the steps go on in order.
-      return await this.redis.deadline.within(
-        (async () => {
-          const entries = await Promise.all(
-            ids.map(async (id) => {
-              const key = sessionKey(this.prefix, id);
-              const [value, pttlMs] = await Promise.all([client.get(key), client.pttl(key)]);
-              return value === null || pttlMs < 0 ? null : { value, pttlMs };
-            }),
-          );
-          const gone = ids.filter((_, i) => entries[i] === null);
-          if (gone.length > 0) await client.zrem(this.indexKey(userId), ...gone);
-          return entries;
-        })(),
-      );
-    } catch (err) {
-      throw this.unavailable(err);
-    }
+    return this.run(() => readIndexPage(this.redis.client, this.indexKey(userId), now, count, after));
   }
 
   /**
-   * Revokes one of the user's sessions. The index says whose it is: an id that is
-   * not in this user's index is never touched. True if a live session was deleted.
+   * Reads many sessions at once, each under the id it has now (a rotating or just rotated one
+   * is followed); null for one gone or unreadable (not shown). Only ids whose key is gone are
+   * dropped from the index: one that lives with a value this version cannot read stays listed.
    */
-  async revoke(userId: string | number, id: string): Promise<boolean> {
+  async readIndexed(userId: string | number, ids: string[]): Promise<Array<{ id: string; result: StoredEntry } | null>> {
+    return this.run(() => readListed(this.following, this.indexKey(userId), ids));
+  }
+
+  /**
+   * Revokes one of the user's sessions; returns the id it ended under (a session that rotated
+   * since `id` was read is followed), or null. The index says whose it is: an id neither in
+   * this user's index nor forwarded to an id in it is never touched.
+   */
+  async revoke(userId: string | number, id: string): Promise<string | null> {
     const writer = this.redis.writer;
     const indexKey = this.indexKey(userId);
-    try {
-      // One deadline for every step: a stalled Redis answers 503, the steps go on in order.
-      return await this.redis.deadline.within(
-        (async () => {
-          // Ownership is read first, the session deleted next, the index entry last: a failure
-          // at any step (a 503) leaves the session dead, or alive and still listed so a retry
-          // can revoke it, never alive and unlisted.
-          if ((await writer.zscore(indexKey, id)) === null) return false;
-          const deleted = (await writer.del(sessionKey(this.prefix, id))) === 1;
-          await writer.zrem(indexKey, id);
-          await this.redis.replicated();
-          return deleted;
-        })(),
-        this.redis.writeTimeoutMs,
-      );
-    } catch (err) {
-      throw this.unavailable(err);
-    }
+    return this.run(async () => {
+      // Ownership is read first, the session deleted next, the index entry last: a failure
+      // at any step (a 503) leaves the session dead, or alive and still listed so a retry
+      // can revoke it, never alive and unlisted.
+      let owned: string | null = id;
+      for (let hops = 0; owned !== null && (await writer.zscore(indexKey, owned)) === null; hops++) {
+        owned = hops < 100 ? await forwardOf(this.following, owned) : null;
+      }
+      if (owned === null) return null;
+      // Deleting a marker ends its rotation (it loses, and takes its new key away itself).
+      const del = async (at: string): Promise<Step<string>> =>
+        (await writer.del(sessionKey(this.prefix, at))) === 1 ? { done: at } : null;
+      const ended = await follow(this.following, owned, del, true);
+      await writer.zrem(indexKey, owned, ...(ended && ended.id !== owned ? [ended.id] : []));
+      await this.redis.replicated();
+      return ended?.id ?? null;
+    }, this.redis.writeTimeoutMs);
   }
 
   /**
@@ -261,57 +219,24 @@ export class SessionStore {
    * for a retry to finish.
    */
   async revokeAll(userId: string | number, exceptId = ''): Promise<{ ids: string[]; deleted: number }> {
-    try {
-      // One deadline for every step: a stalled Redis answers 503, the steps go on in order.
-      return await this.redis.deadline.within(
-        (async () => {
-          const revoked = await revokeIndexed(this.bulk, this.indexKey(userId), exceptId);
-          await this.redis.replicated();
-          return revoked;
-        })(),
-        this.redis.writeTimeoutMs,
-      );
-    } catch (err) {
-      throw this.unavailable(err);
-    }
+    return this.run(async () => {
+      const revoked = await revokeIndexed(this.bulk, this.indexKey(userId), exceptId);
+      await this.redis.replicated();
+      return revoked;
+    }, this.redis.writeTimeoutMs);
   }
 
   /**
-   * Counts (`delta` 1) or refunds (`delta` -1) a login attempt on a throttle counter in one
-   * atomic step; the counter expires `windowMs` after its first attempt. Returns the count
-   * and the ms left in the window.
+   * Counts (`delta` 1) or refunds (`delta` -1) a login attempt on a throttle counter in one atomic
+   * step; the counter expires `windowMs` after its first attempt. Returns the count and ms left.
    */
   async countAttempt(key: string, delta: 1 | -1, windowMs: number): Promise<{ count: number; pttlMs: number }> {
-    try {
-      // One deadline for every step: a stalled Redis answers 503, the steps go on in order.
-      return await this.redis.deadline.within(
-        (async () => {
-          const [count, pttlMs] = await this.redis.client.nrsThrottle(key, delta, windowMs);
-          return { count, pttlMs };
-        })(),
-      );
-    } catch (err) {
-      throw this.unavailable(err);
-    }
+    const [count, pttlMs] = await this.runOne(this.redis.client.nrsThrottle(key, delta, windowMs));
+    return { count, pttlMs };
   }
 
   /** Deletes a throttle counter (a successful login resets its username's count). */
   async resetCounter(key: string): Promise<void> {
-    await this.redis.deadline.within(this.redis.client.del(key)).catch(this.unavailable);
+    await this.runOne(this.redis.client.del(key));
   }
-
-  /**
-   * `PING` on the module's connection, for health checks: the round-trip time in ms, or
-   * `SessionStoreUnavailableException` when Redis does not answer within `timeoutMs`.
-   */
-  ping(timeoutMs = 1000): Promise<number> {
-    return this.redis.ping(timeoutMs).catch(this.unavailable);
-  }
-
-  // An arrow function so it can be passed to .catch() without a closure per call.
-  private readonly unavailable = (err: unknown): never => {
-    this.counters.redisError();
-    this.redis.warn(`Redis unavailable: ${err instanceof Error ? err.message : String(err)}`);
-    throw err instanceof SessionStoreUnavailableException ? err : new SessionStoreUnavailableException(err);
-  };
 }

@@ -11,11 +11,20 @@ export const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
 export const isPasswordKey = (key: string) => key.toLowerCase().includes('password');
 
 /**
+ * The key of a `SessionOp` (session-patch.ts) that holds it as lua/update-1.lua reads it. Only a
+ * top-level data key of an update patch takes an op: `cleanData` refuses one anywhere else.
+ */
+export const OP_TEXT: unique symbol = Symbol('SessionOp');
+
+/**
  * Copies custom data, dropping password-ish keys at any depth (no password or hash is
  * ever stored) and prototype-pollution keys; functions and undefined are left out.
  */
 export function cleanData(value: unknown, depth: number): unknown {
   if (typeof value !== 'object' || value === null || value instanceof Date) return value;
+  if (OP_TEXT in value) {
+    throw new TypeError('a SessionOps operator applies to a top-level data key of an update patch only');
+  }
   // Checked before going down, arrays included: data nested 50,000 levels deep must fail
   // here, not overflow the stack.
   if (depth > 16) throw new TypeError('session data nests more than 16 levels deep');

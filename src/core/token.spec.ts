@@ -1,5 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
-import { generateToken, isSessionId, sessionIdOf, tokenDeadline, tokenIdleTtlMs } from './token.js';
+import {
+  generateToken,
+  isSessionId,
+  rememberToken,
+  sessionIdOf,
+  tokenDeadline,
+  tokenIdleTtlMs,
+  type TokenMemo,
+} from './token.js';
 
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}\.[0-9a-z]+$/;
 const SESSION_ID_SHAPE = /^[A-Za-z0-9_-]{22}$/;
@@ -242,5 +250,30 @@ describe('isSessionId', () => {
     ['a String object', new String('A'.repeat(22))],
   ])('rejects a non-string: %s', (_label, value) => {
     expect(isSessionId(value)).toBe(false);
+  });
+});
+
+describe('rememberToken: a token worked out once for many calls (a socket)', () => {
+  it('keeps the deadline and id of the token it was given', () => {
+    const token = generateToken(DEADLINE);
+    const memo: TokenMemo = {};
+    rememberToken(memo, token);
+    expect(memo).toEqual({ token, deadline: DEADLINE, id: sessionIdOf(token) });
+  });
+
+  it('works them out anew for another token (a guard hook may read a token per message), never reusing the first id', () => {
+    const first = generateToken(DEADLINE);
+    const second = generateToken(DEADLINE + 1);
+    const memo: TokenMemo = {};
+    rememberToken(memo, first);
+    rememberToken(memo, second);
+    expect(memo).toEqual({ token: second, deadline: DEADLINE + 1, id: sessionIdOf(second) });
+    expect(memo.id).not.toBe(sessionIdOf(first));
+  });
+
+  it('keeps no id for a malformed token', () => {
+    const memo: TokenMemo = {};
+    rememberToken(memo, 'not-a-token');
+    expect(memo).toEqual({ token: 'not-a-token', deadline: -1, id: undefined });
   });
 });

@@ -76,6 +76,26 @@ export function sessionIdOf(token: string): string {
   return hash('sha256', token, 'base64url').slice(0, 22);
 }
 
+/**
+ * What the hot path works out from one token, kept where the same token comes back again and
+ * again (a socket's handshake, whose headers never change): its id (a SHA-256) and deadline,
+ * valid only for `token` (a guard hook may read another token from a message).
+ */
+export interface TokenMemo {
+  token?: string;
+  id?: string;
+  deadline?: number;
+}
+
+/** Makes `memo` describe `token` (its deadline, and its id when the token is well-formed), working them out only for a token it did not describe. */
+export function rememberToken(memo: TokenMemo, token: string): void {
+  if (memo.token === token) return;
+  const deadline = tokenDeadline(token);
+  memo.token = token;
+  memo.deadline = deadline;
+  memo.id = deadline < 0 ? undefined : sessionIdOf(token);
+}
+
 /** True for a string shaped like a public session id. */
 export function isSessionId(value: unknown): value is string {
   return typeof value === 'string' && SESSION_ID_FORMAT.test(value);

@@ -1,32 +1,20 @@
-/**
- * The user a session belongs to, as `validateCredentials` returns it.
- * Extra keys are kept as custom data (`session.data`); any key whose name contains
- * "password" (any case) is dropped, at any depth.
- */
-export interface SessionUser {
-  /** The user's id; a number stays a number, a string stays a string. */
-  id: string | number;
-  username?: string;
-  role?: string;
-  [key: string]: unknown;
-}
+// SessionUser and SessionContext are the options' (the login hook's) types: defined in options/,
+// the lowest folder, so that options/ never imports core/.
+export type { SessionUser, SessionContext } from '../options/types.js';
 
-/** Where a login came from; stored with the session for the user's device list. */
 /**
  * A change to a live session (`SessionService.update`, `updateUser`): `username` and `role`
  * replace the session's, any other key is merged into its custom data (`session.data`). A key
- * set to `null` or `undefined` is removed (`username`/`role` become null). Password-ish keys are
- * dropped, as at login; the user id cannot change.
+ * set to `null` or `undefined` is removed (`username`/`role` become null); a data key set to a
+ * `SessionOps` operator (append, remove, increment) is changed by Redis from the value it holds.
+ * Password-ish keys are dropped, as at login; the user id cannot change.
  */
 export interface SessionPatch {
+  /** The session's new username; `null` removes it. */
   username?: string | null;
+  /** The session's new role (what `@Roles()` checks on the next request); `null` removes it. */
   role?: string | null;
   [key: string]: unknown;
-}
-
-export interface SessionContext {
-  ip?: string;
-  userAgent?: string;
 }
 
 /** A live session. Dates serialise to ISO 8601 strings in HTTP responses. */
@@ -36,9 +24,13 @@ export interface Session {
    * It is a hash of the token, so it can never be used as one.
    */
   id: string;
+  /** The user's id, with the type `validateCredentials` gave it (the number 1 and the string "1" are different users). */
   userId: string | number;
+  /** The user's name at login (or as last updated); null when there was none. */
   username: string | null;
+  /** The user's role at login (or as last updated), which `@Roles()` checks; null when there was none. */
   role: string | null;
+  /** When the user logged in (`@RequireFreshSession()` measures from it). */
   createdAt: Date;
   /** The last validated request (derived from the key's TTL, see README). */
   lastActivityAt: Date;
@@ -46,7 +38,9 @@ export interface Session {
   expiresAt: Date;
   /** `createdAt + absoluteTtl`: sliding never goes past it. */
   absoluteExpiresAt: Date;
+  /** The client IP the login came from (behind a proxy: as `trust proxy` resolves it); null if unknown. */
   ip: string | null;
+  /** The login's `User-Agent` (capped at 512 characters); null if none. */
   userAgent: string | null;
   /** Custom data: the extra keys of the `SessionUser`, present only when there are some. */
   data?: Record<string, unknown>;
@@ -60,7 +54,9 @@ export interface SessionListItem extends Session {
 
 /** What `create()` and `rotate()` return: the token goes to the client, never to Redis. */
 export interface IssuedSession {
+  /** The token to hand the client (cookie or bearer): Redis only ever sees its hash. */
   token: string;
+  /** The session it names. */
   session: Session;
   /** Set when the session's cookie must outlive the browser (a "remember me" login), whatever `cookie.persistent` says. */
   persistentCookie?: boolean;

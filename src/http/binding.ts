@@ -1,17 +1,23 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { SessionCounters } from '../core/counters.js';
 import { SessionEvent, SessionEventSink, type SessionBindingMismatchEvent } from '../core/events.js';
 import { SessionService } from '../core/service.js';
 import { MAX_USER_AGENT_LENGTH } from '../core/stored-user.js';
 import type { Session } from '../core/types.js';
-import { SessionMetrics } from '../integrations/metrics/metrics.js';
 import { RESOLVED_SESSION_OPTIONS, type ResolvedSessionOptions } from '../options/resolve.js';
+import { SessionClientAddress } from './client-address.js';
 import type { HttpRequestLike } from './request.js';
+
+/** At most one log line per this many ms about mismatches nobody else hears of. */
+const LOG_EVERY_MS = 60_000;
 
 /**
  * `binding`: compares a request's IP network and user agent with those its session logged in
  * with, from what the guard already read (no Redis command). `report` emits
- * `session.binding-mismatch` and counts it; `enforce` also ends the session.
+ * `session.binding-mismatch` and counts it; `enforce` also ends the session. With no event
+ * listener and the metrics off, a mismatch is logged instead (at most one line a minute), so
+ * `report` is never silent.
  */
 @Injectable()
 export class SessionBinding {
@@ -19,11 +25,16 @@ export class SessionBinding {
   readonly enabled: boolean;
   private readonly ip: ResolvedSessionOptions['binding']['ip'];
   private readonly userAgent: ResolvedSessionOptions['binding']['userAgent'];
+  private readonly logger = new Logger('SessionModule');
+  /** When the last line was logged (`performance.now()`), and the mismatches since left out. */
+  private loggedAt = -Infinity;
+  private unlogged = 0;
 
   constructor(
     private readonly sessions: SessionService,
     private readonly events: SessionEventSink,
-    private readonly metrics: SessionMetrics,
+    private readonly counters: SessionCounters,
+    private readonly clientAddress: SessionClientAddress,
     @Inject(RESOLVED_SESSION_OPTIONS) config: ResolvedSessionOptions,
   ) {
     this.ip = config.binding.ip;
@@ -34,13 +45,15 @@ export class SessionBinding {
   /**
    * True when the request may go on; false (a promise) when an enforced field differs and the
    * session is being ended (the caller answers 401). A field the login did not record (a
-   * session created without a context) or the request does not carry (no IP) is not compared.
-   * The common case, both fields as at login, allocates nothing and returns `true` at once.
+   * session created without a context) is not compared, nor an IP the request does not have
+   * (no socket address). A missing `User-Agent` is a mismatch: a replayed cookie loses nothing
+   * by dropping the header, while a browser always sends it. The common case, both fields as
+   * at login, allocates nothing and returns `true` at once.
    */
   allows(session: Session, request: HttpRequestLike, token: string): true | Promise<boolean> {
     let enforced = false;
     if (this.ip !== 'off' && session.ip !== null) {
-      const ip = request.ip ?? request.socket?.remoteAddress;
+      const ip = this.clientAddress.of(request);
       if (ip !== undefined && ip !== session.ip && network(ip) !== network(session.ip)) {
         this.report(session, 'ip', this.ip, session.ip, ip);
         enforced = this.ip === 'enforce';
@@ -48,6 +61,7 @@ export class SessionBinding {
     }
     if (this.userAgent !== 'off' && session.userAgent !== null) {
       const header = request.headers['user-agent'];
+      // No header (null) differs from any user agent the login recorded.
       const userAgent = typeof header === 'string' ? header.slice(0, MAX_USER_AGENT_LENGTH) : null;
       if (userAgent !== session.userAgent) {
         this.report(session, 'userAgent', this.userAgent, session.userAgent, userAgent);
@@ -65,7 +79,7 @@ export class SessionBinding {
     expected: string,
     actual: string | null,
   ): void {
-    this.metrics.bindingMismatch(field, mode);
+    this.counters.bindingMismatch(field, mode);
     this.events.emit(SessionEvent.BindingMismatch, {
       sessionId: session.id,
       userId: session.userId,
@@ -74,6 +88,25 @@ export class SessionBinding {
       expected,
       actual,
     } satisfies SessionBindingMismatchEvent);
+    if (!this.events.listening && !this.counters.enabled) this.log(session, field, mode);
+  }
+
+  /** The only trace of a mismatch without an event listener or metrics: a line a minute at most. */
+  private log(session: Session, field: 'ip' | 'userAgent', mode: 'report' | 'enforce'): void {
+    const now = performance.now();
+    if (now - this.loggedAt < LOG_EVERY_MS) {
+      this.unlogged++;
+      return;
+    }
+    const others = this.unlogged > 0 ? ` ${this.unlogged} more since the last such line.` : '';
+    this.loggedAt = now;
+    this.unlogged = 0;
+    this.logger.warn(
+      `binding: the ${field === 'ip' ? 'IP network' : 'user agent'} of a request differs from its login's ` +
+        `(session ${session.id}, ${mode === 'report' ? 'reported, the request went on' : 'enforced, the session was ended'}).` +
+        `${others} Nothing receives session.binding-mismatch (no EventEmitterModule) and metrics are off, ` +
+        `so this line (at most one a minute) is the only trace.`,
+    );
   }
 }
 

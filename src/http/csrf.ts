@@ -1,8 +1,10 @@
-import { ForbiddenException, Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { SessionRefusalCode } from '../core/refusal-codes.js';
 import { hash, timingSafeEqual } from 'node:crypto';
 import { SESSION_DEFAULTS } from '../options/defaults.js';
 import { RESOLVED_SESSION_OPTIONS, type ResolvedSessionOptions } from '../options/resolve.js';
 import { clearingValue, cookieAttributeSuffix } from './cookies.js';
+import { refusal, type Refusal } from './refusals.js';
 import { appendSetCookie, type HttpRequestLike } from './request.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -45,13 +47,13 @@ export class SessionCsrf {
   }
 
   /** The 403 a request that carried the session cookie gets, or null when it may change state. */
-  refusal(request: HttpRequestLike, sessionToken: string): ForbiddenException | null {
+  refusal(request: HttpRequestLike, sessionToken: string): Refusal | null {
     if (!this.enabled || SAFE_METHODS.has(request.method ?? 'GET')) return null;
-    if (!this.sameOriginOrTrusted(request)) return new ForbiddenException('Cross-site request refused');
+    if (!this.sameOriginOrTrusted(request)) return refusal(SessionRefusalCode.CrossSite);
     if (this.doubleSubmit) {
       const sent = request.headers[this.headerName];
       if (typeof sent !== 'string' || !safeEqual(sent, this.tokenFor(sessionToken))) {
-        return new ForbiddenException('Missing or invalid CSRF token');
+        return refusal(SessionRefusalCode.CsrfTokenInvalid);
       }
     }
     return null;
@@ -68,7 +70,7 @@ export class SessionCsrf {
   /** Only the origin part of the check (what logout uses: it needs no double-submit token). */
   checkOrigin(request: HttpRequestLike): void {
     if (!this.enabled || SAFE_METHODS.has(request.method ?? 'GET')) return;
-    if (!this.sameOriginOrTrusted(request)) throw new ForbiddenException('Cross-site request refused');
+    if (!this.sameOriginOrTrusted(request)) throw refusal(SessionRefusalCode.CrossSite);
   }
 
   /** The double-submit token of a session: 192 bits of SHA-256('csrf:' + token), base64url. */

@@ -1,35 +1,28 @@
 import {
   ForbiddenException,
+  HttpException,
   Inject,
-  Logger,
   Injectable,
+  Logger,
   UnauthorizedException,
   type CanActivate,
   type ExecutionContext,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { SessionCounters, type GuardResult, type Measured } from '../core/counters.js';
+import { RETRY_AFTER_SECONDS, SessionStoreUnavailableException } from '../core/errors.js';
 import { SessionLive } from '../core/live.js';
+import { SessionRefusalCode as Code } from '../core/refusal-codes.js';
 import { SessionService } from '../core/service.js';
 import type { Session } from '../core/types.js';
-import { SessionMetrics, type GuardResult } from '../integrations/metrics/metrics.js';
-import { asWsException } from '../integrations/websockets/ws-exception.js';
-import { SessionBinding } from './binding.js';
-import { graphqlSocketOf, httpRequestOf, httpResponseOf, sessionHolderOf } from './context.js';
+import { isRefusal, SessionAuthenticator, type Authentication } from './authenticate.js';
+import { contextAdapterOf, type ContextAdapter } from './contexts/index.js';
 import { SessionCsrf } from './csrf.js';
-import { FRESH_SESSION_KEY, IS_PUBLIC_KEY, NO_SLIDE_KEY, ROLES_KEY, SESSION_REQUEST_KEY } from './metadata.js';
+import { SESSION_REQUEST_KEY } from './metadata.js';
+import { refusal, type Refusal } from './refusals.js';
 import { setResponseHeader, type HttpRequestLike } from './request.js';
-import { socketRequestOf } from './socket-request.js';
-import { endSocketWithSession } from './socket-watch.js';
+import { RouteRulesCache, type RouteRules } from './route-rules.js';
 import { SessionTransport, type TokenLookup } from './transport.js';
-
-interface RouteRules {
-  isPublic: boolean;
-  roles: readonly string[] | undefined;
-  /** `@RequireFreshSession()`: the oldest login (ms) the route accepts. */
-  freshWithinMs: number | undefined;
-  /** `@NoSlide()`: validate without extending the idle timeout. */
-  slide: boolean;
-}
 
 /** A request the guard has seen: it carries the validated session under `SESSION_REQUEST_KEY`. */
 export type GuardedRequest = HttpRequestLike & { [SESSION_REQUEST_KEY]?: Session };
@@ -40,144 +33,137 @@ export type GuardedRequest = HttpRequestLike & { [SESSION_REQUEST_KEY]?: Session
  * state-changing request with the session cookie looks cross-site (CSRF), 503 when
  * Redis cannot answer (never a 401 that would log users out during a blip).
  *
+ * REST routes, GraphQL resolvers and gateway messages each have an adapter
+ * (`contexts/`) that says where the request is and how a refusal reaches the client; the
+ * steps themselves (`SessionAuthenticator`) are the same for all.
+ *
  * Subclass it to change behaviour through its protected hooks: `getRequest` (where the
  * request comes from), `extractToken` (where the token comes from), `onUnauthenticated`
  * (what a refusal does, e.g. a redirect instead of a 401) and `hasRole`.
  */
 @Injectable()
 export class SessionGuard implements CanActivate {
-  /** Route metadata does not change after boot: read it once per handler. */
-  private readonly rules = new WeakMap<object, WeakMap<object, RouteRules>>();
-  // A property, not a constructor parameter: subclasses that call super(...) keep compiling.
+  // Properties, not constructor parameters: subclasses that call super(...) keep compiling.
   @Inject(SessionLive) private readonly live!: SessionLive;
-  @Inject(SessionBinding) private readonly binding!: SessionBinding;
+  @Inject(SessionAuthenticator) private readonly authenticator!: SessionAuthenticator;
+  private readonly rules: RouteRulesCache;
 
   constructor(
+    /** The session API (`touch`, `get`, `revoke`...), for hooks that need more than the guard read. */
     protected readonly sessions: SessionService,
+    /** Where the token travels (`transport` option): `extractToken`'s default. */
     protected readonly transport: SessionTransport,
+    /** Nest's metadata reader, for hooks that read decorators of their own. */
     protected readonly reflector: Reflector,
+    /** The CSRF and origin checks (`csrf` option). */
     protected readonly csrf: SessionCsrf,
-    protected readonly metrics: SessionMetrics,
-  ) {}
+    /** What the guard counts (`metrics` option); every method is a no-op with the metrics off. */
+    protected readonly metrics: SessionCounters,
+  ) {
+    this.rules = new RouteRulesCache(reflector);
+  }
 
+  /**
+   * Nest's guard entry point: true to let the handler run; throws (via `onUnauthenticated`) the
+   * 401/403 otherwise, or the 503 when Redis cannot answer.
+   */
   // Not async itself: the common path hands back check()'s promise with no extra await.
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
-    const rules = this.routeRules(context);
+    const rules = this.rules.of(context);
     if (rules.isPublic) return true;
-    const type = context.getType<string>();
-    if (type !== 'http' && !this.canAuthenticate(context, type)) {
-      // A resolver or a gateway is user-facing: without a request to read it is refused (a
-      // global guard must not wave it through), and the boot log says what to change.
-      if (type === 'graphql' || type === 'ws') return this.refuseUnreadable(context, type);
-      return this.onUnsupportedContext(context, rules.roles !== undefined || rules.freshWithinMs !== undefined);
-    }
-    if (!this.metrics.enabled) return this.check(context, rules, type);
-    return this.checkMeasured(context, rules, type);
-  }
-
-  private async checkMeasured(context: ExecutionContext, rules: RouteRules, type: string): Promise<boolean> {
-    const startedAt = performance.now();
-    try {
-      const allowed = await this.check(context, rules, type);
-      this.metrics.guard('ok', startedAt);
-      return allowed;
-    } catch (err) {
-      this.metrics.guard(guardResult(err), startedAt);
-      throw err;
-    }
-  }
-
-  /** `type` is the context's, read once by `canActivate`. */
-  private async check(context: ExecutionContext, rules: RouteRules, type: string): Promise<boolean> {
+    const adapter = contextAdapterOf(context);
     const request = this.getRequest(context);
+    if (!request) return this.onMissingRequest(context, adapter, rules);
+    if (!this.metrics.enabled) return this.check(context, adapter, rules, request);
+    return this.metrics.measure(GUARD_CHECK, () => this.check(context, adapter, rules, request));
+  }
+
+  /**
+   * Synchronous when the session is known without I/O (a cache hit, or a second guard of the
+   * same request): Nest's guard runner then takes the boolean as it is, with no promise to await.
+   */
+  private check(
+    context: ExecutionContext,
+    adapter: ContextAdapter,
+    rules: RouteRules,
+    request: GuardedRequest,
+  ): boolean | Promise<boolean> {
     // Already validated for this request (global guard plus @UseGuards): no second round-trip.
-    let session = request[SESSION_REQUEST_KEY];
-    if (!session) {
-      const lookup = this.extractToken(request, context);
-      if (lookup.token === null) {
-        return this.onUnauthenticated(
-          context,
-          new UnauthorizedException(lookup.ambiguous ? 'Ambiguous session cookies' : 'Authentication required'),
-        );
-      }
-      // Refused before Redis is asked: a forged request costs no round-trip.
-      if (lookup.fromCookie) {
-        const refusal = this.csrf.refusal(request, lookup.token);
-        if (refusal) return this.onUnauthenticated(context, refusal);
-        // A WebSocket's handshake is a GET, yet a cross-site page opening it with the cookie is
-        // cross-site WebSocket hijacking: its origin is checked at every message and operation.
-        if (overWebSocket(context) && !this.csrf.allowsOrigin(request)) {
-          return this.onUnauthenticated(context, new ForbiddenException('Cross-site request refused'));
-        }
-      }
-      const found = rules.slide ? await this.sessions.touch(lookup.token) : await this.sessions.get(lookup.token);
-      if (!found) return this.onUnauthenticated(context, new UnauthorizedException('Invalid or expired session'));
-      session = found;
-      // Compared with what was just read: no Redis command unless an enforced field differs.
-      if (this.binding.enabled) {
-        const allowed = this.binding.allows(session, request, lookup.token);
-        if (allowed !== true && !(await allowed)) {
-          return this.onUnauthenticated(context, new UnauthorizedException('Session binding mismatch'));
-        }
-      }
-      request[SESSION_REQUEST_KEY] = session;
-      if (type !== 'http') this.keepOnSocket(context, session);
+    const known = request[SESSION_REQUEST_KEY];
+    if (known) return this.authorize(context, rules, known);
+    let result: Authentication;
+    try {
+      result = this.authenticateOnce(context, adapter, rules.slide, request);
+    } catch (err) {
+      throw this.unavailable(context, adapter, err);
     }
+    if (!(result instanceof Promise)) return this.accept(context, adapter, rules, request, result);
+    return result.then(
+      (settled) => this.accept(context, adapter, rules, request, settled),
+      (err: unknown) => {
+        throw this.unavailable(context, adapter, err);
+      },
+    );
+  }
+
+  /** The authentication's answer: the refusal, or the session kept for the handler and checked against the route's rules. */
+  private accept(
+    context: ExecutionContext,
+    adapter: ContextAdapter,
+    rules: RouteRules,
+    request: GuardedRequest,
+    result: Session | Refusal,
+  ): boolean {
+    if (isRefusal(result)) return this.onUnauthenticated(context, result);
+    request[SESSION_REQUEST_KEY] = result;
+    adapter.keep(context, result, this.live);
+    return this.authorize(context, rules, result);
+  }
+
+  /** `@Roles()` and `@RequireFreshSession()`. */
+  private authorize(context: ExecutionContext, rules: RouteRules, session: Session): boolean {
     if (rules.roles && !this.hasRole(session, rules.roles)) {
-      return this.onUnauthenticated(context, new ForbiddenException('Insufficient role'));
+      return this.onUnauthenticated(context, refusal(Code.ForbiddenRole));
     }
     if (rules.freshWithinMs !== undefined && Date.now() - session.createdAt.getTime() > rules.freshWithinMs) {
-      return this.onUnauthenticated(context, new ForbiddenException('Recent login required'));
+      return this.onUnauthenticated(context, refusal(Code.ReauthRequired));
     }
     return true;
   }
 
+  /** One authentication per operation: the guards of one GraphQL query's fields share its one command. */
+  private authenticateOnce(
+    context: ExecutionContext,
+    adapter: ContextAdapter,
+    slide: boolean,
+    request: GuardedRequest,
+  ): Authentication {
+    const operation = adapter.operation(context) as { [IN_FLIGHT]?: Authentication } | undefined;
+    const inFlight = operation?.[IN_FLIGHT];
+    if (inFlight) return inFlight;
+    const mode = { alwaysChecksOrigin: adapter.alwaysChecksOrigin(context), slide, cacheKind: adapter.cacheKind };
+    const started = this.authenticator.authenticate(request, this.extractToken(request, context), mode);
+    if (operation) operation[IN_FLIGHT] = started;
+    return started;
+  }
+
+  /** Redis could not answer: the 503 (with `Retry-After`) in the context's shape; never a refusal that would log the user out. */
+  private unavailable(context: ExecutionContext, adapter: ContextAdapter, err: unknown): unknown {
+    if (!(err instanceof SessionStoreUnavailableException)) return err;
+    const response = adapter.response(context);
+    if (response) setResponseHeader(response, 'Retry-After', String(RETRY_AFTER_SECONDS));
+    return adapter.shape(err);
+  }
+
   /**
    * The request to authenticate: a REST route's, the HTTP request a GraphQL operation came in
-   * (Apollo, Mercurius), or a socket's handshake for a gateway message (socket.io; a `ws`
-   * socket once `SessionSockets.authenticate` kept its upgrade request). Override for a
-   * context whose request lives elsewhere.
+   * (Apollo, Mercurius) or its WebSocket's upgrade request (graphql-ws), or a socket's handshake
+   * for a gateway message (socket.io; a `ws` socket once `SessionSockets.authenticate` kept its
+   * upgrade request). Undefined when the context carries none (RPC). Override for a context
+   * whose request lives elsewhere.
    */
-  protected getRequest(context: ExecutionContext): GuardedRequest {
-    const type = context.getType<string>();
-    if (type === 'ws') return socketRequestOf(context.switchToWs().getClient()) as GuardedRequest;
-    if (type === 'graphql') return (graphqlSocketOf(context)?.request ?? httpRequestOf(context)) as GuardedRequest;
-    return httpRequestOf(context) as GuardedRequest;
-  }
-
-  /**
-   * A gateway message: `@CurrentSession` reads the session from the socket (each message
-   * replaces it). An operation over graphql-ws: from its GraphQL context; and since a
-   * subscription goes on pushing without asking again, the connection is closed (4401) when the
-   * session ends, on any instance.
-   */
-  private keepOnSocket(context: ExecutionContext, session: Session): void {
-    const holder = sessionHolderOf(context) as GuardedRequest | undefined;
-    if (holder) holder[SESSION_REQUEST_KEY] = session;
-    if (context.getType<string>() !== 'graphql') return;
-    const socket = graphqlSocketOf(context)?.socket;
-    if (socket) endSocketWithSession(this.live, socket, session);
-  }
-
-  /** Whether a GraphQL or gateway context carries what the guard needs (an HTTP request, a handshake). */
-  private canAuthenticate(context: ExecutionContext, type: string): boolean {
-    if (type === 'graphql') return httpRequestOf(context) !== undefined;
-    if (type === 'ws') return socketRequestOf(context.switchToWs().getClient()) !== undefined;
-    return false;
-  }
-
-  private refuseUnreadable(context: ExecutionContext, type: 'graphql' | 'ws'): boolean {
-    if (!unreadableWarned.has(type)) {
-      unreadableWarned.add(type);
-      new Logger('SessionModule').warn(
-        type === 'ws'
-          ? 'SessionGuard refused a gateway message: its socket kept no handshake. With @nestjs/platform-ws, call ' +
-              'SessionSockets.authenticate(client, request) in handleConnection (request is its second argument).'
-          : 'SessionGuard refused a GraphQL operation: its context holds no request. A custom `context` function must ' +
-              'hand it on: context: ({ req, res, extra, connectionParams }) => ({ req, res, extra, connectionParams }).',
-      );
-    }
-    return this.onUnauthenticated(context, new UnauthorizedException('Authentication required'));
+  protected getRequest(context: ExecutionContext): GuardedRequest | undefined {
+    return contextAdapterOf(context).request(context);
   }
 
   /** The token the request carries, per `transport`. Override to read it from somewhere else. */
@@ -188,24 +174,15 @@ export class SessionGuard implements CanActivate {
   /**
    * What a refusal does: by default the 401/403 is thrown with `Cache-Control: no-store` (an
    * answer that depends on the request's credentials must never be cached and served to
-   * someone else). Override to redirect, or return `false` for Nest's own 403; a CSRF
+   * someone else), shaped for the context (a `WsException` for a gateway, `extensions.code`
+   * for GraphQL). Override to redirect, or return `false` for Nest's own 403; a CSRF
    * refusal and a missing role come here too (403s).
    */
   protected onUnauthenticated(context: ExecutionContext, exception: UnauthorizedException | ForbiddenException): boolean {
-    const response = httpResponseOf(context);
+    const adapter = contextAdapterOf(context);
+    const response = adapter.response(context);
     if (response) setResponseHeader(response, 'Cache-Control', 'no-store');
-    if (context.getType<string>() === 'ws') {
-      // Nest's gateway exception filter answers anything but a WsException with "Internal server error".
-      throw asWsException(exception.getStatus(), exception.message);
-    }
-    if (context.getType<string>() === 'graphql') {
-      // GraphQL's own error codes: graphql-js copies an error's `extensions` into the response
-      // (Mercurius adds none of its own; Apollo maps 401/403 to the same codes).
-      Object.assign(exception, {
-        extensions: { code: exception instanceof UnauthorizedException ? 'UNAUTHENTICATED' : 'FORBIDDEN' },
-      });
-    }
-    throw exception;
+    throw adapter.shape(exception);
   }
 
   /**
@@ -224,37 +201,38 @@ export class SessionGuard implements CanActivate {
     return session.role !== null && roles.includes(session.role);
   }
 
-  private routeRules(context: ExecutionContext): RouteRules {
-    const controller = context.getClass();
-    const handler = context.getHandler();
-    let byHandler = this.rules.get(controller);
-    if (!byHandler) this.rules.set(controller, (byHandler = new WeakMap()));
-    let rules = byHandler.get(handler);
-    if (!rules) {
-      const targets = [handler, controller];
-      const roles = this.reflector.getAllAndOverride<string[] | undefined>(ROLES_KEY, targets);
-      rules = {
-        isPublic: this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, targets) === true,
-        roles: roles && roles.length > 0 ? roles : undefined,
-        freshWithinMs: this.reflector.getAllAndOverride<number | undefined>(FRESH_SESSION_KEY, targets),
-        slide: this.reflector.getAllAndOverride<boolean | undefined>(NO_SLIDE_KEY, targets) !== true,
-      };
-      byHandler.set(handler, rules);
+  /**
+   * No request to read. A resolver or a gateway is user-facing: refused (a global guard must not
+   * wave it through), and the log says once what to change. A context that never carries a
+   * session (RPC) is `onUnsupportedContext`'s to decide.
+   */
+  private onMissingRequest(context: ExecutionContext, adapter: ContextAdapter, rules: RouteRules): boolean {
+    const hint = adapter.missingRequestHint;
+    if (hint === undefined) {
+      return this.onUnsupportedContext(context, rules.roles !== undefined || rules.freshWithinMs !== undefined);
     }
-    return rules;
+    if (!hintsLogged.has(hint)) {
+      hintsLogged.add(hint);
+      new Logger('SessionModule').warn(hint);
+    }
+    return this.onUnauthenticated(context, refusal(Code.Missing));
   }
 }
 
-/** Each hint is logged once per process: a misconfigured gateway would otherwise log at every message. */
-const unreadableWarned = new Set<string>();
+/** Where an operation keeps its authentication in flight (`ContextAdapter.operation`). */
+const IN_FLIGHT = Symbol('nestjs-redis-session:authenticating');
 
-function overWebSocket(context: ExecutionContext): boolean {
-  const type = context.getType<string>();
-  return type === 'ws' || (type === 'graphql' && graphqlSocketOf(context) !== undefined);
-}
+/** Each hint is logged once per process: a misconfigured gateway would otherwise log at every message. */
+const hintsLogged = new Set<string>();
+
+/** The guard's series in the metrics: `result` from how the check ended. */
+const GUARD_CHECK: Measured = { series: 'guard', success: 'ok', failure: guardResult };
 
 function guardResult(err: unknown): GuardResult {
-  if (err instanceof UnauthorizedException) return 'unauthorized';
-  if (err instanceof ForbiddenException) return 'forbidden';
+  // A gateway's refusal is a WsException (not an HttpException) that carries the status as `code`.
+  const status =
+    err instanceof HttpException ? err.getStatus() : (err as { getError?: () => { code?: unknown } }).getError?.().code;
+  if (status === 401) return 'unauthorized';
+  if (status === 403) return 'forbidden';
   return 'unavailable';
 }

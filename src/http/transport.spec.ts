@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { resolveSessionOptions } from '../options/resolve.js';
 import { type SessionModuleOptions } from '../options/types.js';
+import { socketRequestOf } from './contexts/socket-request.js';
 import type { HttpRequestLike } from './request.js';
 import { SessionTransport } from './transport.js';
 
@@ -190,5 +191,37 @@ describe('SessionTransport.extractAll', () => {
       OTHER,
       third,
     ]);
+  });
+});
+
+describe('SessionTransport.extract on a socket: the handshake read once for all its messages', () => {
+  const client = () => ({ handshake: { headers: { cookie: `sid=${TOKEN}` }, auth: { token: OTHER }, address: '10.0.0.1' } });
+
+  it("a socket.io handshake's auth.token is its bearer token; every message gets a request of its own with the same answer", () => {
+    const transport = transportFor({ transport: 'both' });
+    const socket = client();
+    const first = socketRequestOf(socket)!;
+    const second = socketRequestOf(socket)!;
+    expect(first).not.toBe(second); // the guard marks the request it validated: never shared by two messages
+    expect(transport.extract(first)).toEqual({ token: OTHER, fromCookie: false });
+    expect(transport.extract(second)).toBe(transport.extract(first));
+    expect(socket.handshake.headers).toEqual({ cookie: `sid=${TOKEN}` }); // socket.io's own handshake untouched
+  });
+
+  it('two transports (two modules in one app) each read the handshake their own way', () => {
+    const socket = client();
+    const cookieOnly = transportFor({ transport: 'cookie' });
+    const bearerOnly = transportFor({ transport: 'bearer' });
+    expect(cookieOnly.extract(socketRequestOf(socket)!)).toEqual({ token: TOKEN, fromCookie: true });
+    expect(bearerOnly.extract(socketRequestOf(socket)!)).toEqual({ token: OTHER, fromCookie: false });
+    expect(cookieOnly.extract(socketRequestOf(socket)!)).toEqual({ token: TOKEN, fromCookie: true });
+  });
+
+  it('another socket is read on its own', () => {
+    const transport = transportFor();
+    const one = client();
+    const other = { handshake: { headers: { cookie: `sid=${OTHER}` }, address: '10.0.0.2' } };
+    expect(transport.extract(socketRequestOf(one)!).token).toBe(TOKEN);
+    expect(transport.extract(socketRequestOf(other)!).token).toBe(OTHER);
   });
 });

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { RESOLVED_SESSION_OPTIONS, type ResolvedSessionOptions } from '../options/resolve.js';
 import { AMBIGUOUS, cookieValues, readCookie } from './cookies.js';
+import { HANDSHAKE_MEMO, type SocketRequest } from './contexts/socket-request.js';
 import type { HttpRequestLike } from './request.js';
 
 /** What a request presented: the token to use, or why there is none. */
@@ -39,7 +40,17 @@ export class SessionTransport {
    * More than one session cookie is ambiguous and yields no token.
    */
   extract(request: HttpRequestLike): TokenLookup {
-    const headers = request.headers;
+    const memo = (request as SocketRequest)[HANDSHAKE_MEMO];
+    if (memo === undefined) return this.read(request.headers);
+    // Kept per transport: two modules in one app may read different cookies from one handshake.
+    if (memo.lookupBy !== this) {
+      memo.lookup = this.read(request.headers);
+      memo.lookupBy = this;
+    }
+    return memo.lookup!;
+  }
+
+  private read(headers: HttpRequestLike['headers']): TokenLookup {
     if (this.readsBearer) {
       const bearer = parseBearer(headers.authorization);
       if (bearer !== null) return { token: bearer, fromCookie: false };

@@ -16,6 +16,7 @@ describe('bootWarnings', () => {
     ['secure off in production', { cookie: { secure: false } }, /cookie\.secure is off \(NODE_ENV=production\)/],
     ['SameSite=None', { cookie: { sameSite: 'none' } }, /sameSite is "none"/],
     ['csrf off', { csrf: false }, /csrf is off/],
+    ['csrf off, which also ends the WebSocket origin check', { csrf: false }, /cross-site WebSocket hijacking/],
     ['a Domain', { cookie: { domain: 'example.com' } }, /every subdomain/],
     ['a persistent cookie', { cookie: { persistent: true } }, /survives browser restarts/],
     ['throttling off', { loginThrottle: false }, /loginThrottle is off/],

@@ -25,7 +25,9 @@ export function bootWarnings(config: ResolvedSessionOptions, nodeEnv = process.e
     }
     if (config.csrf === null) {
       warnings.push(
-        'csrf is off: a cross-site page can make state-changing requests with the session cookie (logout-all, revoke, your own POST routes).',
+        'csrf is off: a cross-site page can make state-changing requests with the session cookie (logout-all, revoke, your own POST routes), ' +
+          'and open WebSockets and graphql-ws subscriptions with it (no origin check on handshakes and socket messages: cross-site WebSocket hijacking). ' +
+          'To allow other origins, keep csrf on and list them in csrf.trustedOrigins.',
       );
     }
     if (config.cookie.domain) {

@@ -1,7 +1,8 @@
 /**
  * Every default of the options, in the units the app writes them (seconds, bytes, ms where
- * the option says ms). The README's options table lists the same values; resolve.ts applies
- * them and options.spec.ts holds them here.
+ * the option says ms): the one place a default is written. resolve.ts fills in what the app
+ * left out from here and the check messages quote it; docs/options.md's table lists the
+ * same values, and resolve.spec.ts holds them here.
  */
 export const SESSION_DEFAULTS = {
   keyPrefix: 'session:',
@@ -9,7 +10,7 @@ export const SESSION_DEFAULTS = {
   ttl: 1800,
   /** Lifetime from login, seconds (12 h). */
   absoluteTtl: 43200,
-  cookie: { name: 'sid', secure: true, sameSite: 'lax', path: '/', persistent: false },
+  cookie: { name: 'sid', secure: true, sameSite: 'lax', path: '/', persistent: false, hostPrefix: false },
   transport: 'cookie',
   maxSessionsPerUser: 100,
   /** Bytes of JSON-encoded custom data per session. */
@@ -21,8 +22,12 @@ export const SESSION_DEFAULTS = {
   replication: { replicas: 1, timeoutMs: 250 },
   expiredEvents: false,
   liveRevocation: true,
+  /** Sockets and streams of one session on one instance. */
+  maxLiveConnectionsPerSession: 100,
+  /** The session cache's size, in sessions per instance (whether it is used depends on `cache` and `liveRevocation`). */
+  cache: { max: 10_000 },
   clearSiteData: '"cache", "cookies", "storage"',
-  csrf: { doubleSubmit: false, headerName: 'x-csrf-token' },
+  csrf: { trustedOrigins: [], doubleSubmit: false, headerName: 'x-csrf-token' },
   loginThrottle: {
     perUsername: { limit: 10, windowSeconds: 900 },
     perIp: { limit: 100, windowSeconds: 900 },
@@ -31,6 +36,7 @@ export const SESSION_DEFAULTS = {
     maxDelayMs: 2000,
   },
   metrics: { prefix: 'session_' },
+  binding: { ip: 'off', userAgent: 'off' },
   /** What shapes the module itself (`forRootAsync` takes these next to `useFactory`). */
   controller: true,
   globalGuard: false,

@@ -1,7 +1,23 @@
-// The options the app passes to SessionModule.forRoot / forRootAsync: public interfaces only.
-// Defaults: defaults.ts; checks: validate.ts; what the code uses: resolve.ts.
+// The options the app passes to SessionModule.forRoot / forRootAsync, and what its login hook
+// takes and returns: public interfaces only. Defaults: defaults.ts; checks: validate.ts; what
+// the code uses: resolve.ts. This folder imports no other src/ folder (core/types.ts
+// re-exports SessionUser and SessionContext from here), so options and core never loop.
 import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
-import type { SessionUser } from '../core/types.js';
+import type {
+  BindingMode,
+  SessionCacheOptions,
+  SessionCookieOptions,
+  SessionCsrfOptions,
+  SessionLoginThrottleOptions,
+} from './section-types.js';
+
+export type {
+  BindingMode,
+  SessionCacheOptions,
+  SessionCookieOptions,
+  SessionCsrfOptions,
+  SessionLoginThrottleOptions,
+} from './section-types.js';
 
 /**
  * Where the sessions live.
@@ -22,42 +38,38 @@ export type SessionRedisOptions =
   | { cluster: { nodes: ClusterNode[]; options?: ClusterOptions } }
   | RedisOptions;
 
-/** Attributes of the session cookie. */
-export interface SessionCookieOptions {
-  /** Cookie name. Default `'sid'`. */
-  name?: string;
-  /** `Secure` attribute: the browser sends the cookie over HTTPS only (and to http://localhost). Default `true`. */
-  secure?: boolean;
-  /** `SameSite` attribute. `'none'` requires `secure: true`. Default `'lax'`. */
-  sameSite?: 'lax' | 'strict' | 'none';
-  /** `Path` attribute. Default `'/'`. */
-  path?: string;
-  /** `Domain` attribute. Default unset (host-only cookie, the safer choice). */
-  domain?: string;
-  /**
-   * `false` (default): a browser-session cookie with no `Max-Age` (OWASP's advice for
-   * session ids). `true`: `Max-Age` runs to the session's absolute deadline, so the
-   * login survives a browser restart.
-   */
-  persistent?: boolean;
-  /**
-   * The `__Host-` preset: the cookie is named `__Host-<name>` (`__Host-sid`), always
-   * `Secure`, `Path=/` and without `Domain`, which browsers then enforce: no subdomain or
-   * plain-HTTP page can set or shadow it (cookie tossing). Default `false`.
-   */
-  hostPrefix?: boolean;
+/**
+ * The user a session belongs to, as `validateCredentials` returns it.
+ * Extra keys are kept as custom data (`session.data`); any key whose name contains
+ * "password" (any case) is dropped, at any depth.
+ */
+export interface SessionUser {
+  /** The user's id; a number stays a number, a string stays a string. */
+  id: string | number;
+  /** Shown in session lists and `@CurrentSession()`; stored as null when absent. */
+  username?: string;
+  /** What `@Roles()` checks; stored as null when absent. */
+  role?: string;
+  [key: string]: unknown;
+}
+
+/**
+ * Where a login came from: handed to `validateCredentials`, and stored with the session
+ * for the user's device list (`Session.ip`, `Session.userAgent`).
+ */
+export interface SessionContext {
+  /** The client's address as the app sees it (`req.ip`: behind a proxy, set `trust proxy`). */
+  ip?: string;
+  /** The `User-Agent` header, cut to a bounded length. */
+  userAgent?: string;
 }
 
 /** Credentials as posted to `POST /auth/login`. */
 export interface SessionCredentials {
+  /** As typed by the user; the login throttle counts failures per username, case-insensitively. */
   username: string;
+  /** In clear text: check it against your hash, never store or log it. */
   password: string;
-}
-
-/** Where a login attempt came from. */
-export interface LoginContext {
-  ip: string | undefined;
-  userAgent: string | undefined;
 }
 
 /**
@@ -66,7 +78,7 @@ export interface LoginContext {
  */
 export type ValidateCredentials = (
   credentials: SessionCredentials,
-  context: LoginContext,
+  context: SessionContext,
 ) => Promise<SessionUser | null> | SessionUser | null;
 
 /**
@@ -74,9 +86,6 @@ export type ValidateCredentials = (
  * the module itself (`controller`, `globalGuard`, `isGlobal`), which `forRootAsync`
  * takes next to `useFactory` because they must be known before the factory runs.
  */
-/** How `binding` treats a field: not checked, reported, or enforced. */
-export type BindingMode = 'off' | 'report' | 'enforce';
-
 export interface SessionModuleFactoryOptions {
   /** Where sessions live. Required. */
   redis: SessionRedisOptions;
@@ -109,7 +118,7 @@ export interface SessionModuleFactoryOptions {
    * the exact string. Each is `'off'` (default), `'report'` (a `session.binding-mismatch`
    * event and a metric, the request goes on) or `'enforce'` (the session is ended: 401,
    * `session.revoked` with reason `binding`). Mobile networks change IPs and browsers update
-   * their user agents: see the README before enforcing.
+   * their user agents: see docs/sessions.md ("Binding a session") before enforcing.
    */
   binding?: { ip?: BindingMode; userAgent?: BindingMode };
   /**
@@ -149,6 +158,21 @@ export interface SessionModuleFactoryOptions {
    * published. Default `true`.
    */
   liveRevocation?: boolean;
+  /**
+   * The most live connections (sockets, SSE streams, graphql-ws connections) one session may
+   * hold open on one app instance; the next is refused (a socket is closed with `4429` /
+   * `TOO_MANY_CONNECTIONS`, a stream answers 429) and the ones open go on. Each costs memory
+   * while it lasts, so a client opening sockets in a loop must not hold them without bound.
+   * A whole number ≥ 1, or `null` (or `Infinity`) for no limit; default `100`.
+   */
+  maxLiveConnectionsPerSession?: number | null;
+  /**
+   * The per-instance session cache: guarded calls answer from memory with no Redis command, and
+   * Redis tells every instance of every change (server-assisted client-side caching).
+   * Omitted: used for socket messages (socket.io, ws) whenever `liveRevocation` is on, not for
+   * HTTP or GraphQL. `true` or an object: used for every guarded call. `false`: never.
+   */
+  cache?: boolean | SessionCacheOptions;
   /**
    * Emit `session.expired` when Redis expires a session key (keyspace notifications: the
    * server needs `notify-keyspace-events` with `E` and `x`, e.g. `Ex`). Needs
@@ -192,35 +216,6 @@ export interface SessionModuleFactoryOptions {
   clearSiteData?: false | string;
 }
 
-/** Login throttling options. Counts are of failed attempts in a fixed window. */
-export interface SessionLoginThrottleOptions {
-  /** Per username (case-insensitive). Default `{ limit: 10, windowSeconds: 900 }`. */
-  perUsername?: { limit: number; windowSeconds: number };
-  /** Per client IP (`req.ip`). Default `{ limit: 100, windowSeconds: 900 }`. */
-  perIp?: { limit: number; windowSeconds: number };
-  /**
-   * Failed attempts for a username after which each further attempt is delayed before it
-   * is checked: 250 ms, then doubling, up to `maxDelayMs`. Default 5.
-   */
-  delayAfter?: number;
-  /** Longest delay in ms. Default 2000. */
-  maxDelayMs?: number;
-}
-
-/** CSRF options. */
-export interface SessionCsrfOptions {
-  /** Other origins allowed to send state-changing requests, e.g. `['https://admin.example.com']`. Default none. */
-  trustedOrigins?: string[];
-  /**
-   * Also require a double-submit token: login sets a readable cookie `<cookie.name>_csrf`
-   * (and returns `csrfToken` in its body) holding a value derived from the session token;
-   * state-changing requests must echo it in the `headerName` header. Default `false`.
-   */
-  doubleSubmit?: boolean;
-  /** Header that carries the double-submit token. Default `'x-csrf-token'`. */
-  headerName?: string;
-}
-
 /** Options that shape the module itself; `forRootAsync` takes them next to `useFactory`. */
 export interface SessionModuleExtras {
   /** Register `AuthController` (`/auth/*`). Default `true`. */
@@ -231,5 +226,5 @@ export interface SessionModuleExtras {
   isGlobal?: boolean;
 }
 
-/** Everything `SessionModule.forRoot()` accepts: the options table of the README. */
+/** Everything `SessionModule.forRoot()` accepts: the options table of docs/options.md. */
 export interface SessionModuleOptions extends SessionModuleFactoryOptions, SessionModuleExtras {}

@@ -1,276 +1,179 @@
+import { bool, fits, isWhole, listed, matches, must, needs, oneOf, section, seconds, wholeNumber, type Check } from './checks.js';
+import { SESSION_DEFAULTS as D } from './defaults.js';
+import type { BindingMode, SessionModuleFactoryOptions } from './types.js';
 import { isObject, show } from './values.js';
 
-// One function per section of the options; each adds a sentence per problem, saying what to
-// fix. validate.ts calls them in the order of the README's options table.
+// The nested objects of the options but `cookie` (validate-cookie.ts), one check each.
 
-const KNOWN_COOKIE_OPTIONS = new Set(['name', 'secure', 'sameSite', 'path', 'domain', 'persistent', 'hostPrefix']);
-// RFC 6265 cookie-name: an RFC 7230 token.
-const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,128}$/;
-const COOKIE_PATH = /^\/[\x21-\x3a\x3c-\x7e]*$/;
-const COOKIE_DOMAIN = /^\.?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+/** A check for every key of the object option `K` (its `true`/`false` forms aside). */
+type Section<K extends keyof SessionModuleFactoryOptions> = Record<
+  keyof Exclude<SessionModuleFactoryOptions[K], boolean | undefined>,
+  Check
+>;
 
-export function validateRedis(redis: unknown, problems: string[]): void {
-  if (redis === undefined || redis === null) {
+const isFalse = (value: unknown) => value === false;
+
+const REDIS_URL = /^rediss?:\/\/./;
+// What the module calls on a client it is given that ioredis < 5 lacks.
+const isIoredisClient = (client: unknown) =>
+  isObject(client) && typeof client.defineCommand === 'function' && typeof client.getex === 'function';
+
+/** `redis`: required, and whichever form it takes (`url`, `client`, `cluster`, ioredis options) usable. */
+export const redis: Check = (value, _name, problems) => {
+  if (value === undefined || value === null) {
     problems.push(
       "`redis` is required: pass { url: 'redis://localhost:6379' }, { client } with an ioredis " +
         'Redis or Cluster you own, { cluster: { nodes } }, or ioredis options.',
     );
-    return;
-  }
-  if (!isObject(redis)) {
-    problems.push(`\`redis\` must be an object (got ${show(redis)}).`);
-    return;
-  }
-  if ('client' in redis) {
-    const client = redis.client as Record<string, unknown> | null;
-    if (!client || typeof client.defineCommand !== 'function' || typeof client.getex !== 'function') {
+  } else if (!isObject(value)) {
+    problems.push(`\`redis\` must be an object (got ${show(value)}).`);
+  } else if ('client' in value) {
+    if (!isIoredisClient(value.client))
       problems.push('`redis.client` must be an ioredis Redis or Cluster instance (ioredis ≥ 5).');
-    }
-    return;
-  }
-  if ('url' in redis) {
-    if (typeof redis.url !== 'string' || !/^rediss?:\/\/./.test(redis.url)) {
-      problems.push(`\`redis.url\` must start with redis:// or rediss:// (got ${show(redis.url)}).`);
-    }
-    return;
-  }
-  if ('cluster' in redis) {
-    const cluster = redis.cluster as Record<string, unknown> | null;
+  } else if ('url' in value) {
+    if (!fits(REDIS_URL)(value.url))
+      problems.push(`\`redis.url\` must start with redis:// or rediss:// (got ${show(value.url)}).`);
+  } else if ('cluster' in value) {
+    const { cluster } = value;
     if (!isObject(cluster) || !Array.isArray(cluster.nodes) || cluster.nodes.length === 0) {
       problems.push('`redis.cluster.nodes` must list at least one node, e.g. [{ host: "127.0.0.1", port: 7000 }].');
     }
   }
-}
+};
 
-export function validateSeconds(name: string, value: unknown, problems: string[]): void {
-  if (value === undefined) return;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    problems.push(`\`${name}\` must be a whole number of seconds greater than 0 (got ${show(value)}).`);
-  } else if (value > 31_536_000 * 10) {
-    problems.push(`\`${name}\` must be at most ten years in seconds (got ${value}); is it in milliseconds?`);
-  }
-}
-
-export function validateMetrics(metrics: unknown, problems: string[]): void {
-  if (metrics === undefined || typeof metrics === 'boolean') return;
-  if (!isObject(metrics)) {
-    problems.push(`\`metrics\` must be true, false or { registry?, prefix? } (got ${show(metrics)}).`);
-    return;
-  }
-  for (const key of Object.keys(metrics)) {
-    if (key !== 'registry' && key !== 'prefix') problems.push(`unknown option \`metrics.${key}\`.`);
-  }
-  if (
-    metrics.prefix !== undefined &&
-    (typeof metrics.prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(metrics.prefix))
-  ) {
-    problems.push(`\`metrics.prefix\` must be a Prometheus name prefix such as 'myapp_session_' (got ${show(metrics.prefix)}).`);
-  }
-  if (metrics.registry !== undefined && (!isObject(metrics.registry) || typeof metrics.registry.getSingleMetric !== 'function')) {
-    problems.push('`metrics.registry` must be a prom-client Registry.');
-  }
-}
-
-export function validateThrottle(throttle: unknown, problems: string[]): void {
-  if (throttle === undefined || throttle === false) return;
-  if (!isObject(throttle)) {
-    problems.push(
-      `\`loginThrottle\` must be false or an object like { perUsername: { limit: 10, windowSeconds: 900 } } (got ${show(throttle)}).`,
-    );
-    return;
-  }
-  for (const key of Object.keys(throttle)) {
-    if (!['perUsername', 'perIp', 'delayAfter', 'maxDelayMs'].includes(key))
-      problems.push(`unknown option \`loginThrottle.${key}\`.`);
-  }
-  for (const name of ['perUsername', 'perIp'] as const) {
-    const rule = throttle[name];
-    if (rule === undefined) continue;
-    const ok =
-      isObject(rule) &&
-      typeof rule.limit === 'number' &&
-      Number.isInteger(rule.limit) &&
-      rule.limit >= 1 &&
-      typeof rule.windowSeconds === 'number' &&
-      Number.isInteger(rule.windowSeconds) &&
-      rule.windowSeconds >= 1;
-    if (!ok) {
-      problems.push(
-        `\`loginThrottle.${name}\` must be { limit: whole number ≥ 1, windowSeconds: whole number ≥ 1 } (got ${show(rule)}).`,
-      );
-    }
-  }
-  for (const name of ['delayAfter', 'maxDelayMs'] as const) {
-    const value = throttle[name];
-    if (
-      value !== undefined &&
-      (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || (name === 'maxDelayMs' && value > 30_000))
-    ) {
-      problems.push(
-        `\`loginThrottle.${name}\` must be a whole number ≥ 0${name === 'maxDelayMs' ? ' and ≤ 30000 (ms)' : ''} (got ${show(value)}).`,
-      );
-    }
-  }
-}
-
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$/;
-
-export function validateCsrf(csrf: unknown, problems: string[]): void {
-  if (csrf === undefined || csrf === false) return;
-  if (!isObject(csrf)) {
-    problems.push(
-      `\`csrf\` must be false or an object like { trustedOrigins: ['https://app.example.com'] } (got ${show(csrf)}).`,
-    );
-    return;
-  }
-  for (const key of Object.keys(csrf)) {
-    if (!['trustedOrigins', 'doubleSubmit', 'headerName'].includes(key)) problems.push(`unknown option \`csrf.${key}\`.`);
-  }
-  const origins = csrf.trustedOrigins;
-  if (origins !== undefined) {
-    if (!Array.isArray(origins)) {
-      problems.push(`\`csrf.trustedOrigins\` must be an array of origins (got ${show(origins)}).`);
-    } else {
-      for (const origin of origins) {
-        if (typeof origin !== 'string' || normalizeOrigin(origin) !== origin) {
-          problems.push(
-            `\`csrf.trustedOrigins\`: ${show(origin)} is not an origin; write scheme://host[:port] with no path or trailing slash, e.g. 'https://app.example.com'.`,
-          );
-        }
-      }
-    }
-  }
-  if (csrf.doubleSubmit !== undefined && typeof csrf.doubleSubmit !== 'boolean') {
-    problems.push(`\`csrf.doubleSubmit\` must be true or false (got ${show(csrf.doubleSubmit)}).`);
-  }
-  if (csrf.headerName !== undefined && (typeof csrf.headerName !== 'string' || !HEADER_NAME.test(csrf.headerName))) {
-    problems.push(`\`csrf.headerName\` must be an HTTP header name such as 'x-csrf-token' (got ${show(csrf.headerName)}).`);
-  }
-}
-
-/** `scheme://host[:port]` in lower case, or null for anything that is not an http(s) origin. */
-function normalizeOrigin(value: string): string | null {
+/** Whether `value` is written exactly as its origin: `scheme://host[:port]`, lower case, http(s). */
+function isOrigin(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
   try {
     const url = new URL(value);
-    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin === 'null') return null;
-    return url.origin;
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin !== 'null' && url.origin === value;
   } catch {
-    return null;
+    return false;
   }
 }
+
+const origins: Check = (value, name, problems) => {
+  if (value === undefined) return;
+  if (!Array.isArray(value)) {
+    problems.push(`\`${name}\` must be an array of origins (got ${show(value)}).`);
+    return;
+  }
+  for (const origin of value as unknown[]) {
+    if (!isOrigin(origin)) {
+      problems.push(
+        `\`${name}\`: ${show(origin)} is not an origin; write scheme://host[:port] with no path or trailing slash, e.g. 'https://app.example.com'.`,
+      );
+    }
+  }
+};
+
+// An RFC 7230 token: what an HTTP header name may hold.
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$/;
+
+export const csrf = section(
+  "be false or an object like { trustedOrigins: ['https://app.example.com'] }",
+  {
+    trustedOrigins: origins,
+    doubleSubmit: bool,
+    headerName: matches(HEADER_NAME, `an HTTP header name such as '${D.csrf.headerName}'`),
+  } satisfies Section<'csrf'>,
+  { allows: isFalse },
+);
+
+// A login request is held that long: much longer and clients and proxies give up on it.
+const MAX_DELAY_MS = 30_000;
+const throttleRule = must(
+  (value) => isObject(value) && isWhole(1)(value.limit) && isWhole(1)(value.windowSeconds),
+  'be { limit: whole number ≥ 1, windowSeconds: whole number ≥ 1 }',
+);
+const { perUsername } = D.loginThrottle;
+
+export const loginThrottle = section(
+  `be false or an object like { perUsername: { limit: ${perUsername.limit}, windowSeconds: ${perUsername.windowSeconds} } }`,
+  {
+    perUsername: throttleRule,
+    perIp: throttleRule,
+    delayAfter: wholeNumber(0),
+    maxDelayMs: must(isWhole(0, MAX_DELAY_MS), `be a whole number ≥ 0 and ≤ ${MAX_DELAY_MS} (ms)`),
+  } satisfies Section<'loginThrottle'>,
+  { allows: isFalse },
+);
+
+// Prometheus metric names: [a-zA-Z_:][a-zA-Z0-9_:]*, so a prefix must start them well.
+const METRIC_PREFIX = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+
+export const metrics = section(
+  'be true, false or { registry?, prefix? }',
+  {
+    prefix: matches(METRIC_PREFIX, "a Prometheus name prefix such as 'myapp_session_'"),
+    registry: needs((value) => isObject(value) && typeof value.getSingleMetric === 'function', 'be a prom-client Registry'),
+  } satisfies Section<'metrics'>,
+  { allows: (value) => typeof value === 'boolean' },
+);
+
+// Each write waits up to this long for its replicas, on top of `redisTimeoutMs`.
+const MAX_REPLICATION_TIMEOUT_MS = 10_000;
 
 /** `replication` (only with `durability: 'replicated'`). */
-export function validateReplication(raw: Record<string, unknown>, problems: string[]): void {
-  if (raw.replication !== undefined) {
-    const replication = raw.replication;
-    if (!isObject(replication)) {
-      problems.push(`\`replication\` must be an object like { replicas: 1, timeoutMs: 250 } (got ${show(replication)}).`);
-    } else {
-      for (const key of Object.keys(replication)) {
-        if (key !== 'replicas' && key !== 'timeoutMs') problems.push(`unknown option \`replication.${key}\`.`);
-      }
-      const { replicas, timeoutMs } = replication;
-      if (replicas !== undefined && (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 1)) {
-        problems.push(`\`replication.replicas\` must be a whole number ≥ 1 (got ${show(replicas)}).`);
-      }
-      if (
-        timeoutMs !== undefined &&
-        (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 10_000)
-      ) {
-        problems.push(
-          `\`replication.timeoutMs\` must be a whole number of milliseconds from 1 to 10000 (got ${show(timeoutMs)}).`,
-        );
-      }
-      if (raw.durability !== 'replicated') {
+export const replication = section(
+  `be an object like { replicas: ${D.replication.replicas}, timeoutMs: ${D.replication.timeoutMs} }`,
+  {
+    replicas: wholeNumber(1),
+    timeoutMs: wholeNumber(1, MAX_REPLICATION_TIMEOUT_MS, 'milliseconds'),
+  } satisfies Section<'replication'>,
+  {
+    after: (_replication, problems, options) => {
+      if (options.durability !== 'replicated') {
         problems.push("`replication` only applies with `durability: 'replicated'`: set it, or remove `replication`.");
       }
-    }
+    },
+  },
+);
+
+export const rememberMe = section(
+  'be { ttl, absoluteTtl } in seconds, e.g. { ttl: 604800, absoluteTtl: 2592000 }',
+  { ttl: seconds, absoluteTtl: seconds } satisfies Section<'rememberMe'>,
+  { shape: (given) => given.ttl !== undefined && given.absoluteTtl !== undefined },
+);
+
+const BINDING_MODES = ['off', 'report', 'enforce'] satisfies BindingMode[];
+const bindingMode = oneOf(...BINDING_MODES);
+
+export const binding = section(`be { ip?, userAgent? }, each ${listed(BINDING_MODES)}`, {
+  ip: bindingMode,
+  userAgent: bindingMode,
+} satisfies Section<'binding'>);
+
+// Past ten million sessions (a few GB of heap) the likely mistake is a missing unit or a zero.
+const MAX_CACHED_SESSIONS = 10_000_000;
+// Slid more often than once a second, the cache would save few commands; its default is a tenth of the ttl.
+const MIN_SLIDE_EVERY_MS = 1000;
+
+/**
+ * `cache.slideEveryMs`: its upper bound is half of `ttl` (a session slid less often could idle out
+ * while in use), so it is checked after the keys, with `ttl` at hand. A bad `ttl` is reported on
+ * its own; then only the lower bound is checked here.
+ */
+function slideEvery(given: Record<string, unknown>, problems: string[], options: Record<string, unknown>): void {
+  const every = given.slideEveryMs;
+  if (every === undefined) return;
+  const ttl = options.ttl === undefined ? D.ttl : isWhole(1)(options.ttl) ? options.ttl : null;
+  const most = ttl === null ? Number.POSITIVE_INFINITY : Math.floor((ttl * 1000) / 2);
+  if (isWhole(MIN_SLIDE_EVERY_MS, most)(every)) return;
+  if (most < MIN_SLIDE_EVERY_MS) {
+    problems.push(`\`cache.slideEveryMs\` needs a \`ttl\` of at least 2 s (got a ttl of ${ttl} s): remove it, or raise ttl.`);
+  } else {
+    const range = ttl === null ? `≥ ${MIN_SLIDE_EVERY_MS}` : `from ${MIN_SLIDE_EVERY_MS} to ${most} (half of \`ttl\`)`;
+    problems.push(`\`cache.slideEveryMs\` must be a whole number of ms ${range} (got ${show(every)}).`);
   }
 }
 
-/** `cookie`, including the rules browsers enforce on `__Host-` and `__Secure-` cookies. */
-export function validateCookie(raw: Record<string, unknown>, problems: string[]): void {
-  const cookie = raw.cookie;
-  if (cookie !== undefined) {
-    if (!isObject(cookie)) {
-      problems.push(`\`cookie\` must be an object (got ${show(cookie)}).`);
-    } else {
-      for (const key of Object.keys(cookie)) {
-        if (!KNOWN_COOKIE_OPTIONS.has(key)) problems.push(`unknown option \`cookie.${key}\`.`);
-      }
-      if (cookie.name !== undefined && (typeof cookie.name !== 'string' || !COOKIE_NAME.test(cookie.name))) {
-        problems.push(`\`cookie.name\` must be a cookie token such as 'sid' (got ${show(cookie.name)}).`);
-      }
-      if (cookie.secure !== undefined && typeof cookie.secure !== 'boolean') {
-        problems.push(`\`cookie.secure\` must be true or false (got ${show(cookie.secure)}).`);
-      }
-      if (cookie.persistent !== undefined && typeof cookie.persistent !== 'boolean') {
-        problems.push(`\`cookie.persistent\` must be true or false (got ${show(cookie.persistent)}).`);
-      }
-      if (cookie.sameSite !== undefined && !['lax', 'strict', 'none'].includes(cookie.sameSite as string)) {
-        problems.push(`\`cookie.sameSite\` must be 'lax', 'strict' or 'none' (got ${show(cookie.sameSite)}).`);
-      }
-      if (cookie.sameSite === 'none' && cookie.secure === false) {
-        problems.push(
-          "`cookie.sameSite: 'none'` requires `cookie.secure: true`: browsers reject SameSite=None cookies without Secure.",
-        );
-      }
-      if (cookie.path !== undefined && (typeof cookie.path !== 'string' || !COOKIE_PATH.test(cookie.path))) {
-        problems.push(`\`cookie.path\` must start with '/' and hold no ';' or spaces (got ${show(cookie.path)}).`);
-      }
-      if (cookie.domain !== undefined && (typeof cookie.domain !== 'string' || !COOKIE_DOMAIN.test(cookie.domain))) {
-        problems.push(`\`cookie.domain\` must be a host name such as 'example.com' (got ${show(cookie.domain)}).`);
-      }
-      if (cookie.hostPrefix !== undefined && typeof cookie.hostPrefix !== 'boolean') {
-        problems.push(`\`cookie.hostPrefix\` must be true or false (got ${show(cookie.hostPrefix)}).`);
-      }
-      // Browsers drop prefixed cookies that break the prefix's rules: refuse them at boot.
-      const hostPrefixed = cookie.hostPrefix === true || (typeof cookie.name === 'string' && cookie.name.startsWith('__Host-'));
-      if (hostPrefixed) {
-        if (cookie.secure === false) problems.push('a `__Host-` cookie must be Secure: remove `cookie.secure: false`.');
-        if (cookie.domain !== undefined) problems.push('a `__Host-` cookie cannot have a Domain: remove `cookie.domain`.');
-        if (cookie.path !== undefined && cookie.path !== '/')
-          problems.push('a `__Host-` cookie must have Path=/: remove `cookie.path`.');
-      }
-      if (typeof cookie.name === 'string' && cookie.name.startsWith('__Secure-') && cookie.secure === false) {
-        problems.push('a `__Secure-` cookie must be Secure: remove `cookie.secure: false`.');
-      }
-      if (cookie.hostPrefix === true && typeof cookie.name === 'string' && cookie.name.startsWith('__')) {
-        problems.push(
-          "with `cookie.hostPrefix: true`, give `cookie.name` without a prefix (e.g. 'sid'): it becomes '__Host-sid'.",
-        );
-      }
-    }
-  }
-}
-
-export function validateRememberMe(rememberMe: unknown, problems: string[]): void {
-  if (rememberMe === undefined) return;
-  if (!isObject(rememberMe) || rememberMe.ttl === undefined || rememberMe.absoluteTtl === undefined) {
-    problems.push(
-      `\`rememberMe\` must be { ttl, absoluteTtl } in seconds, e.g. { ttl: 604800, absoluteTtl: 2592000 } (got ${show(rememberMe)}).`,
-    );
-    return;
-  }
-  for (const key of Object.keys(rememberMe)) {
-    if (key !== 'ttl' && key !== 'absoluteTtl') problems.push(`unknown option \`rememberMe.${key}\`.`);
-  }
-  validateSeconds('rememberMe.ttl', rememberMe.ttl, problems);
-  validateSeconds('rememberMe.absoluteTtl', rememberMe.absoluteTtl, problems);
-}
-
-const BINDING_MODES = ['off', 'report', 'enforce'];
-
-export function validateBinding(binding: unknown, problems: string[]): void {
-  if (binding === undefined) return;
-  if (!isObject(binding)) {
-    problems.push(`\`binding\` must be { ip?, userAgent? }, each 'off', 'report' or 'enforce' (got ${show(binding)}).`);
-    return;
-  }
-  for (const [key, value] of Object.entries(binding)) {
-    if (key !== 'ip' && key !== 'userAgent') problems.push(`unknown option \`binding.${key}\`.`);
-    else if (value !== undefined && !BINDING_MODES.includes(value as string)) {
-      problems.push(`\`binding.${key}\` must be 'off', 'report' or 'enforce' (got ${show(value)}).`);
-    }
-  }
-}
+export const cache = section(
+  `be true, false or { max?, slideEveryMs? }, e.g. { max: ${D.cache.max} }`,
+  {
+    max: wholeNumber(1, MAX_CACHED_SESSIONS, 'sessions'),
+    // Its range depends on `ttl`: checked by `slideEvery`, after the keys.
+    slideEveryMs: () => undefined,
+  } satisfies Section<'cache'>,
+  { allows: (value) => typeof value === 'boolean', after: slideEvery },
+);

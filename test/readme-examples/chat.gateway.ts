@@ -3,7 +3,7 @@ import { ConnectedSocket, SubscribeMessage, WebSocketGateway, type OnGatewayConn
 import type { Socket } from 'socket.io';
 import { CurrentSession, SessionGuard, SessionSockets } from '../../src/index.js';
 
-// README: "WebSocket gateways" (socket.io). test/websocket.e2e-spec.ts runs it.
+// README and docs/transports.md: "WebSocket gateways" (socket.io). test/websocket.e2e-spec.ts runs it.
 @WebSocketGateway()
 export class ChatGateway implements OnGatewayConnection {
   constructor(private readonly sockets: SessionSockets) {}

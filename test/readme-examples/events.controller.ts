@@ -3,7 +3,7 @@ import type { Request } from 'express';
 import { interval, map, type Observable } from 'rxjs';
 import { SessionGuard, SessionStreams } from '../../src/index.js';
 
-// README: "SSE streams that end with their session". test/sse.e2e-spec.ts runs it.
+// README and docs/transports.md: "SSE streams" (that end with their session). test/sse.e2e-spec.ts runs it.
 @Controller('events')
 export class EventsController {
   private readonly updates$ = interval(100).pipe(map((n): MessageEvent => ({ data: { n } })));

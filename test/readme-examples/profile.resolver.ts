@@ -7,7 +7,7 @@ export abstract class Notifications {
   abstract for(userId: string | number): AsyncIterableIterator<string>;
 }
 
-// README: "GraphQL resolvers". test/readme-examples.int-spec.ts compiles it.
+// README and docs/transports.md: "GraphQL resolvers". test/readme-examples.int-spec.ts compiles it.
 @Resolver()
 export class ProfileResolver {
   constructor(private readonly notifications: Notifications) {}

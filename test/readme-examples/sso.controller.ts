@@ -12,7 +12,7 @@ export abstract class UsersService {
   abstract findOrCreateByGoogleId(sub: string): Promise<{ id: string; email: string; role: string }>;
 }
 
-// README: "Your own sign-in routes". test/readme-examples.int-spec.ts compiles it.
+// docs/sessions.md: "Your own sign-in routes". test/readme-examples.int-spec.ts compiles it.
 @Controller('sso')
 export class SsoController {
   constructor(

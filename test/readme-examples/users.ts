@@ -1,7 +1,7 @@
 import { Injectable, Module } from '@nestjs/common';
 import type { SessionCredentials, SessionUser } from '../../src/index.js';
 
-/** Yours: the README's examples call it. This one knows one user, for the tests. */
+/** Yours: the examples of the README and the guides call it. This one knows one user, for the tests. */
 @Injectable()
 export class UsersService {
   /** The user without the password hash, or null; the same answer for "no such user" and "wrong password". */

@@ -4,7 +4,7 @@ import { SubscribeMessage, WebSocketGateway, type OnGatewayConnection } from '@n
 import type { WebSocket } from 'ws';
 import { CurrentSession, SessionGuard, SessionSockets } from '../../src/index.js';
 
-// README: "WebSocket gateways" (@nestjs/platform-ws). test/websocket-ws.e2e-spec.ts runs it.
+// docs/transports.md: "WebSocket gateways" (@nestjs/platform-ws). test/websocket-ws.e2e-spec.ts runs it.
 @WebSocketGateway({ path: '/chat' })
 export class WsChatGateway implements OnGatewayConnection {
   constructor(private readonly sockets: SessionSockets) {}

@@ -1,9 +1,10 @@
 import type { Redis } from 'ioredis';
 
 /**
- * The least Redis ACL the module needs, per feature (README "Redis security"), as the
+ * The least Redis ACL the module needs, per feature (docs/operations.md, "Redis security"), as the
  * tests prove it: with exactly these permissions every flow works and `ACL LOG` stays
- * empty; without any one of the required commands the route that needs it answers 503.
+ * empty; without any one of the required commands the route that needs it answers 503
+ * (the cache's: the cache stays bypassed, test/redis-security-cache.e2e-spec.ts).
  */
 export const ACL_COMMANDS = {
   /**
@@ -47,6 +48,12 @@ export const ACL_COMMANDS = {
   expiredEvents: ['subscribe'],
   /** `liveRevocation` (on by default): every session end is PUBLISHed on `<prefix>ended`. */
   liveRevocation: ['publish'],
+  /**
+   * The session cache (`cache`), with the channel below: its invalidation connection asks for its
+   * own id, turns on tracking redirected to itself, subscribes to the invalidations and PINGs
+   * every second (cache/tracking-connection.ts).
+   */
+  cache: ['client|setname', 'client|id', 'role', 'client|tracking', 'subscribe', 'ping'],
 } as const;
 
 /**
@@ -55,17 +62,20 @@ export const ACL_COMMANDS = {
  */
 export const EXPIRED_EVENTS_CHANNEL = '__keyevent@*__:expired';
 
+/** The channel permission of `cache`: Redis sends a RESP2 client's invalidations there. */
+export const INVALIDATION_CHANNEL = '__redis__:invalidate';
+
 export type AclFeature = Exclude<keyof typeof ACL_COMMANDS, 'base'>;
 
-/** The commands (lower case) for the base plus the given features. */
+/** The commands (lower case, `command|subcommand` for a subcommand) for the base plus the given features, each once. */
 export function aclCommands(features: readonly AclFeature[]): string[] {
-  return [...ACL_COMMANDS.base, ...features.flatMap((feature) => ACL_COMMANDS[feature])];
+  return [...new Set<string>([...ACL_COMMANDS.base, ...features.flatMap((feature) => ACL_COMMANDS[feature])])];
 }
 
 /**
  * The rule as `ACL SETUSER <name> ...` arguments (also a `user <name> ...` line of an
- * ACL file or redis.conf when joined with spaces). `except` leaves commands out (for
- * tests that prove each one is needed).
+ * ACL file or redis.conf when joined with spaces). `except` leaves commands or channels out
+ * (for tests that prove each one is needed).
  */
 export function aclRule(
   password: string,
@@ -81,6 +91,7 @@ export function aclRule(
     'resetchannels',
     ...(features.includes('expiredEvents') && !except.has(EXPIRED_EVENTS_CHANNEL) ? [`&${EXPIRED_EVENTS_CHANNEL}`] : []),
     ...(features.includes('liveRevocation') ? [`&${prefix}ended`] : []),
+    ...(features.includes('cache') && !except.has(INVALIDATION_CHANNEL) ? [`&${INVALIDATION_CHANNEL}`] : []),
     '-@all',
     ...aclCommands(features)
       .filter((command) => !except.has(command))

@@ -22,6 +22,10 @@ export async function createServiceHarness(options: Partial<SessionModuleOptions
       SessionModule.forRoot({
         redis: { url: testRedisUrl() },
         controller: false,
+        // The shared test Redis serves every suite at once: on a busy CI machine a burst of 100
+        // concurrent updates once waited past the default 1 s. Tests of the deadline itself set
+        // their own, on a Redis of their own.
+        redisTimeoutMs: 5000,
         ...options,
         ...(prefix !== undefined && { keyPrefix: prefix }),
       }),

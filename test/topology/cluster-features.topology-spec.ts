@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Injectable, Module } from '@nestjs/common';
 import { EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
-import { SessionEvent, SessionService, type SessionExpiredEvent } from '../../src/index.js';
+import { SessionEvent, SessionOps, SessionService, type SessionExpiredEvent } from '../../src/index.js';
 import { spawnRedisCluster, type SpawnedRedisCluster } from '../support/servers/redis-cluster.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { Cluster, Redis } from 'ioredis';
@@ -55,7 +55,7 @@ describe('events and durability on a Redis Cluster', () => {
     for (let user = 0; user < 3; user++) expect(await service.list(`cluster-ev-${user}`)).toEqual([]);
   });
 
-  it('update and updateUser across masters: no lost patch, a role change everywhere, nothing brought back by a racing revokeAll', async () => {
+  it('update and updateUser across masters: no lost patch or op, a role change everywhere, nothing brought back by a racing revokeAll', async () => {
     const u = await createTestApp({ redis: { cluster: { nodes: cluster.startupNodes } }, ttl: 60 }, [], {
       assertionClient: false,
     });
@@ -74,6 +74,18 @@ describe('events and durability on a Redis Cluster', () => {
       expect(Object.keys((await service.get(created[0].token))?.data ?? {})).toHaveLength(100);
       expect(await service.updateUser('cluster-upd', { role: 'user' })).toBe(9);
       for (const { token } of created) expect((await service.get(token))?.role).toBe('user');
+      // SessionOps: one key per script call as well, so 100 concurrent appends all land.
+      const appended = await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          service.update(created[1].token, { cart: SessionOps.append(i), n: SessionOps.increment() }),
+        ),
+      );
+      expect(appended.every((p) => p !== null)).toBe(true);
+      const data = (await service.get(created[1].token))?.data;
+      expect(data?.n).toBe(100);
+      expect((data?.cart as number[]).sort((a, b) => a - b)).toEqual([...Array(100).keys()]);
+      expect(await service.updateUser('cluster-upd', { visits: SessionOps.increment() })).toBe(9);
+      for (const { token } of created) expect((await service.get(token))?.data?.visits).toBe(1);
       let brought = 0;
       for (let round = 0; round < 20; round++) {
         const batch = await Promise.all(Array.from({ length: 4 }, () => service.create({ id: 'cluster-race' })));

@@ -1,6 +1,6 @@
 import { Injectable, type NestMiddleware } from '@nestjs/common';
-import { SessionMetrics } from '../../integrations/metrics/metrics.js';
-import { checkLoginHeaders } from './login-body.js';
+import { SessionCounters } from '../../core/counters.js';
+import { checkLoginHeaders, LOGIN_BODY_CHECK } from './login-body.js';
 
 /**
  * Refuses a `POST /auth/login` whose headers already say it is not JSON (415) or larger than
@@ -11,16 +11,10 @@ import { checkLoginHeaders } from './login-body.js';
  */
 @Injectable()
 export class LoginBodyLimitMiddleware implements NestMiddleware {
-  constructor(private readonly metrics: SessionMetrics) {}
+  constructor(private readonly counters: SessionCounters) {}
 
   use(request: { headers: Record<string, string | string[] | undefined> }, _response: unknown, next: () => void): void {
-    const startedAt = this.metrics.enabled ? performance.now() : 0;
-    try {
-      checkLoginHeaders(request.headers);
-    } catch (err) {
-      if (this.metrics.enabled) this.metrics.login('invalid', startedAt);
-      throw err;
-    }
+    this.counters.measure(LOGIN_BODY_CHECK, () => checkLoginHeaders(request.headers));
     next();
   }
 }

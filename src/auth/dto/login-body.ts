@@ -1,4 +1,5 @@
 import { BadRequestException, UnsupportedMediaTypeException, type ArgumentMetadata } from '@nestjs/common';
+import type { Measured } from '../../core/counters.js';
 import { LoginBodyPipe } from './login-body-pipe.js';
 import { LoginDto } from './login.js';
 
@@ -10,6 +11,12 @@ import { LoginDto } from './login.js';
 export const MAX_LOGIN_BODY_BYTES = 8192;
 
 const LOGIN_BODY_TOO_LARGE = `Login body too large (over ${MAX_LOGIN_BODY_BYTES} bytes)`;
+
+/**
+ * Reading (or checking the headers of) a login body: nothing counted when it is accepted (the
+ * attempt is counted by `LoginService`), a login `invalid` when it is refused.
+ */
+export const LOGIN_BODY_CHECK: Measured = { series: 'login', success: null, failure: () => 'invalid' };
 
 /** The request parts the login body is read from. */
 export interface LoginBodyRequest {

@@ -1,5 +1,5 @@
 import { IsBoolean, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
-import { ApiProperty } from '../../integrations/openapi/decorators.js';
+import { ApiProperty } from '../openapi/decorators.js';
 
 /** Body of `POST /auth/login`. Unknown fields are refused (400). */
 export class LoginDto {

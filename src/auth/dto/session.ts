@@ -1,5 +1,5 @@
 import type { LoginResponse } from '../types.js';
-import { ApiProperty, ApiPropertyOptional } from '../../integrations/openapi/decorators.js';
+import { ApiProperty, ApiPropertyOptional } from '../openapi/decorators.js';
 import type { Session, SessionListItem, SessionUser } from '../../core/types.js';
 
 // Response shapes for the OpenAPI document only: the routes return plain objects, and
@@ -18,6 +18,7 @@ export class SessionDto implements Session {
   })
   id!: string;
 
+  /** The user id, with the type `validateCredentials` gave it. */
   @ApiProperty({
     oneOf: [{ type: 'string' }, { type: 'integer' }],
     description: 'The user id, with the type validateCredentials gave it',
@@ -25,12 +26,15 @@ export class SessionDto implements Session {
   })
   userId!: string | number;
 
+  /** The username, or null. */
   @ApiProperty({ type: String, nullable: true, example: 'alice' })
   username!: string | null;
 
+  /** The role `@Roles()` checks, or null. */
   @ApiProperty({ type: String, nullable: true, example: 'admin' })
   role!: string | null;
 
+  /** Login time. */
   @dateTime('Login time', '2026-11-23T00:03:35.789Z')
   createdAt!: Date;
 
@@ -43,9 +47,11 @@ export class SessionDto implements Session {
   @dateTime('createdAt + absoluteTtl: sliding never goes past it', '2026-11-23T12:03:35.789Z')
   absoluteExpiresAt!: Date;
 
+  /** Client address at login, or null. */
   @ApiProperty({ type: String, nullable: true, description: 'Client address at login', example: '203.0.113.7' })
   ip!: string | null;
 
+  /** `User-Agent` at login, or null. */
   @ApiProperty({ type: String, nullable: true, description: 'User-Agent at login', example: 'Mozilla/5.0 ...' })
   userAgent!: string | null;
 
@@ -80,9 +86,11 @@ class SessionUserDto implements SessionUser {
 
 /** The body of `200` from `POST /auth/login`. */
 export class LoginResponseDto implements LoginResponse {
+  /** The user, with any custom data as extra keys. */
   @ApiProperty({ type: () => SessionUserDto, description: 'The user, with any custom data as extra keys' })
   user!: SessionUserDto;
 
+  /** The new session. */
   @ApiProperty({ type: () => SessionDto })
   session!: SessionDto;
 

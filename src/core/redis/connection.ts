@@ -1,3 +1,14 @@
+/**
+ * The module's Redis connection (`SessionRedis`): created or adopted, the writer connection of
+ * `durability: 'replicated'`, the deadline every store call runs under, one rate-limited log.
+ *
+ * Redis commands sent from this file: WAIT (`replicated`, after the writes that matter, on
+ * each master's writer connection), PING and PTTL (`ping`, health checks: PTTL reads
+ * `<prefix>health`, a key under the prefix that nothing writes, so the check touches the
+ * session keys as every route does and writes nothing) and QUIT (shutdown, the connections
+ * the module created). The Lua scripts are registered here (scripts.ts); the store sends
+ * everything else.
+ */
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { RESOLVED_SESSION_OPTIONS, type ResolvedSessionOptions } from '../../options/resolve.js';
@@ -109,9 +120,13 @@ export class SessionRedis implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * `PING` on the module's connection (a Cluster: one of its nodes). Resolves with the
-   * round-trip time in ms; rejects when Redis does not answer within `timeoutMs` (also for
-   * a client passed in without a `commandTimeout`, which would otherwise wait for ever).
+   * The health check: `PING`, and with it `PTTL <prefix>health`, a read of a key under the
+   * prefix (read-only; nothing writes that key, so it stays missing). A Redis user whose ACL
+   * lets it connect and PING but not touch the session keys (`~other:*`), under which every
+   * route answers 503, fails here too (NOPERM) instead of looking healthy. Resolves with the
+   * round-trip time in ms (both commands go out together); rejects when either is refused or
+   * Redis does not answer within `timeoutMs` (also for a client passed in without a
+   * `commandTimeout`, which would otherwise wait for ever).
    */
   async ping(timeoutMs: number): Promise<number> {
     const start = performance.now();
@@ -120,7 +135,7 @@ export class SessionRedis implements OnModuleInit, OnApplicationShutdown {
       timer = setTimeout(() => reject(new Error(`PING: no answer within ${timeoutMs} ms`)), timeoutMs);
     });
     try {
-      await Promise.race([this.client.ping(), timeout]);
+      await Promise.race([Promise.all([this.client.ping(), this.client.pttl(`${this.config.keyPrefix}health`)]), timeout]);
       return performance.now() - start;
     } finally {
       clearTimeout(timer);

@@ -1,5 +1,5 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import { sessionHolderOf } from '../context.js';
+import { contextAdapterOf } from '../contexts/index.js';
 import { SESSION_REQUEST_KEY } from '../metadata.js';
 import type { Session } from '../../core/types.js';
 
@@ -10,7 +10,7 @@ import type { Session } from '../../core/types.js';
  * GraphQL resolvers and gateway message handlers alike.
  */
 export const CurrentSession = createParamDecorator((field: keyof Session | undefined, context: ExecutionContext) => {
-  const holder = sessionHolderOf(context) as { [SESSION_REQUEST_KEY]?: Session } | undefined;
+  const holder = contextAdapterOf(context).holder(context) as { [SESSION_REQUEST_KEY]?: Session } | undefined;
   const session = holder?.[SESSION_REQUEST_KEY];
   return field ? session?.[field] : session;
 });

@@ -35,6 +35,11 @@ export class SessionEvents extends SessionEventSink implements OnApplicationBoot
     return this.lookup;
   }
 
+  /** Whether the app's EventEmitter2 was found (false until the app has bootstrapped). */
+  get listening(): boolean {
+    return this.emitter !== undefined;
+  }
+
   emit(event: SessionEventName, payload: unknown): void {
     if (!this.emitter) return;
     try {

@@ -1,8 +1,16 @@
+/**
+ * `expiredEvents: true`: Redis's expiry notifications of session keys as `session.expired`
+ * events (`SessionExpirySubscriber`).
+ *
+ * Redis commands sent from this file: CONFIG GET notify-keyspace-events (a boot-time check, on
+ * each subscriber connection). Its SUBSCRIBE goes through core/redis/subscriber.ts.
+ */
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Cluster, type Redis } from 'ioredis';
 import { SessionEvent, type SessionExpiredEvent } from '../../core/events.js';
 import { sessionIdOfKey } from '../../core/keys.js';
 import { SessionRedis } from '../../core/redis/connection.js';
+import { openSubscriber, type RedisSubscriber } from '../../core/redis/subscriber.js';
 import { RESOLVED_SESSION_OPTIONS, type ResolvedSessionOptions } from '../../options/resolve.js';
 import { SessionEvents } from './events.js';
 
@@ -19,7 +27,7 @@ const expiredChannel = (db: number) => `__keyevent@${db}__:expired`;
 @Injectable()
 export class SessionExpirySubscriber implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('SessionModule');
-  private subscribers: Redis[] = [];
+  private subscribers: RedisSubscriber<Redis>[] = [];
 
   constructor(
     private readonly events: SessionEvents,
@@ -53,15 +61,20 @@ export class SessionExpirySubscriber implements OnApplicationBootstrap, OnApplic
     const nodes: Redis[] = client instanceof Cluster ? client.nodes('all') : [client as Redis];
     const sessionPrefix = this.config.keyPrefix;
     for (const node of nodes) {
-      const subscriber = node.duplicate({ lazyConnect: false, enableAutoPipelining: false, commandTimeout: undefined });
-      subscriber.on('error', () => undefined); // reconnects by itself; the main client logs outages
+      const subscriber = openSubscriber(node, {
+        onMessage: (_channel, key) => {
+          // Only session keys: user indexes and throttle counters share the prefix (keys.ts).
+          const sessionId = sessionIdOfKey(sessionPrefix, key);
+          if (sessionId !== null) this.events.emit(SessionEvent.Expired, { sessionId } satisfies SessionExpiredEvent);
+        },
+      });
       this.subscribers.push(subscriber);
       const where = `${node.options.host}:${node.options.port}`;
       // A Cluster has only database 0.
       const channel = expiredChannel(client instanceof Cluster ? 0 : (node.options.db ?? 0));
-      const flags = await subscriber.config('GET', 'notify-keyspace-events').then(
+      const flags = await subscriber.connection.config('GET', 'notify-keyspace-events').then(
         (reply) => String((reply as string[])[1] ?? ''),
-        // An ACL user without CONFIG (the least rule, README "Redis security") cannot read
+        // An ACL user without CONFIG (the least rule, docs/operations.md, "Redis security") cannot read
         // the setting; the subscription below still works where it is set.
         () => undefined,
       );
@@ -76,11 +89,6 @@ export class SessionExpirySubscriber implements OnApplicationBootstrap, OnApplic
             "until it includes 'Ex' (redis-cli CONFIG SET notify-keyspace-events Ex).",
         );
       }
-      subscriber.on('message', (_channel: string, key: string) => {
-        // Only session keys: user indexes and throttle counters share the prefix (keys.ts).
-        const sessionId = sessionIdOfKey(sessionPrefix, key);
-        if (sessionId !== null) this.events.emit(SessionEvent.Expired, { sessionId } satisfies SessionExpiredEvent);
-      });
       try {
         await subscriber.subscribe(channel);
       } catch (err) {

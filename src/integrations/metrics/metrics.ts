@@ -1,6 +1,6 @@
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { createRequire } from 'node:module';
-import { SessionCounters } from '../../core/counters.js';
+import { SessionCounters, type CacheLookup, type GuardResult, type LoginResult } from '../../core/counters.js';
 import { RESOLVED_SESSION_OPTIONS, type ResolvedSessionOptions } from '../../options/resolve.js';
 
 /** The parts of prom-client the module uses (prom-client is an optional peer). */
@@ -10,6 +10,9 @@ interface PromCounter {
 }
 interface PromHistogram {
   observe(labels: Record<string, string>, value: number): void;
+}
+interface PromGauge {
+  set(value: number): void;
 }
 interface PromRegistry {
   getSingleMetric(name: string): unknown;
@@ -24,30 +27,45 @@ interface PromClient {
     buckets: number[];
     registers: PromRegistry[];
   }) => PromHistogram;
+  Gauge: new (config: { name: string; help: string; registers: PromRegistry[]; collect: (this: PromGauge) => void }) => PromGauge;
 }
 
-export type GuardResult = 'ok' | 'unauthorized' | 'forbidden' | 'unavailable';
-/**
- * `invalid`: the body was refused (400, 415) before any credential was checked;
- * `failure`: wrong credentials (`validateCredentials` returned null or threw a 4xx).
- */
-export type LoginResult = 'success' | 'failure' | 'invalid' | 'throttled' | 'unavailable' | 'error';
+/** What the session cache reports at scrape time (`SessionCounters.cacheState`). */
+type CacheState = { ready: boolean; entries: number };
+/** One app's cache state; undefined until its cache registers a reader. */
+type CacheSource = () => CacheState | undefined;
+
+// Several apps in one process may share a registry, and so a gauge, whose `collect` the first
+// app gave it: each gauge reads every app that uses it, and an app leaves when it closes.
+const gaugeSources = new WeakMap<object, Set<CacheSource>>();
+
+function statesOf(gauge: object): CacheState[] {
+  const states: CacheState[] = [];
+  for (const source of gaugeSources.get(gauge) ?? []) {
+    const state = source();
+    if (state) states.push(state);
+  }
+  return states;
+}
 
 /**
  * Prometheus metrics through prom-client, the registry Nest apps already scrape (e.g.
  * with `@willsoto/nestjs-prometheus`, which uses the same default registry). Off unless
- * `metrics` is set; then every method is a few counter increments, and the guard times
- * itself with `performance.now()`.
+ * `metrics` is set; then every method is a few counter increments, and `measure` (the port's,
+ * `SessionCounters`) times the guard and the logins with `performance.now()`.
  *
  * - `<prefix>guard_checks_total{result}` and `<prefix>guard_duration_seconds{result}`
  * - `<prefix>logins_total{result}` and `<prefix>login_duration_seconds{result}`
  * - `<prefix>revocations_total{reason}` (logout, revoke, revoke-all, max-sessions)
  * - `<prefix>redis_errors_total`
  * - `<prefix>binding_mismatches_total{field,mode}` (ip, userAgent; report, enforce)
+ * - `<prefix>cache_lookups_total{result}` (hit, miss, bypass), `<prefix>cache_invalidations_total{kind}`
+ *   (key, flush), and the gauges `<prefix>cache_ready` (1/0) and `<prefix>cache_entries`, read at scrape
+ *   time from what the cache registered (`cacheState`): none registered, ready is 0 and entries 0
  */
 @Injectable()
-export class SessionMetrics extends SessionCounters implements OnModuleInit {
-  enabled = false;
+export class SessionMetrics extends SessionCounters implements OnModuleInit, OnModuleDestroy {
+  override enabled = false;
   private guardChecks?: PromCounter;
   private guardSeconds?: PromHistogram;
   private logins?: PromCounter;
@@ -55,6 +73,13 @@ export class SessionMetrics extends SessionCounters implements OnModuleInit {
   private revocations?: PromCounter;
   private redisErrors?: PromCounter;
   private bindingMismatches?: PromCounter;
+  private cacheLookups?: PromCounter;
+  private cacheInvalidations?: PromCounter;
+  private readonly cacheGauges: object[] = [];
+  // Kept whether or not the metrics are on: the cache may register before this module's
+  // onModuleInit runs (Nest orders the hooks of sibling providers by nothing we control).
+  private readCache?: () => CacheState;
+  private readonly cacheSource: CacheSource = () => this.readCache?.();
 
   constructor(@Inject(RESOLVED_SESSION_OPTIONS) private readonly config: ResolvedSessionOptions) {
     super();
@@ -92,29 +117,69 @@ export class SessionMetrics extends SessionCounters implements OnModuleInit {
       "Requests whose IP or user agent differed from their session's login",
       ['field', 'mode'],
     );
+    this.cacheLookups = counter('cache_lookups_total', 'Guarded calls that looked at the session cache, by result', ['result']);
+    this.cacheInvalidations = counter('cache_invalidations_total', 'Session cache entries dropped, by kind', ['kind']);
+    const gauge = (name: string, help: string, value: (states: CacheState[]) => number) => {
+      const metric =
+        (registry.getSingleMetric(p + name) as PromGauge | undefined) ??
+        new prom.Gauge({
+          name: p + name,
+          help,
+          registers: [registry],
+          collect() {
+            this.set(value(statesOf(this)));
+          },
+        });
+      if (!gaugeSources.has(metric)) gaugeSources.set(metric, new Set());
+      gaugeSources.get(metric)?.add(this.cacheSource);
+      this.cacheGauges.push(metric);
+    };
+    gauge('cache_ready', 'Whether the session cache answers (1): every node tracked and heard from in time', (states) =>
+      states.length > 0 && states.every((state) => state.ready) ? 1 : 0,
+    );
+    gauge('cache_entries', 'Sessions held in the session cache', (states) =>
+      states.reduce((sum, state) => sum + state.entries, 0),
+    );
     this.enabled = true;
   }
 
-  guard(result: GuardResult, startedAt: number): void {
+  onModuleDestroy(): void {
+    for (const gauge of this.cacheGauges) gaugeSources.get(gauge)?.delete(this.cacheSource);
+    this.cacheGauges.length = 0;
+  }
+
+  override guard(result: GuardResult, startedAt: number): void {
     this.guardChecks?.inc({ result });
     this.guardSeconds?.observe({ result }, (performance.now() - startedAt) / 1000);
   }
 
-  login(result: LoginResult, startedAt: number): void {
+  override login(result: LoginResult, startedAt: number): void {
     this.logins?.inc({ result });
     this.loginSeconds?.observe({ result }, (performance.now() - startedAt) / 1000);
   }
 
-  revoked(reason: string, count = 1): void {
+  override revoked(reason: string, count = 1): void {
     if (count > 0) this.revocations?.inc({ reason }, count);
   }
 
-  redisError(): void {
+  override redisError(): void {
     this.redisErrors?.inc();
   }
 
-  bindingMismatch(field: 'ip' | 'userAgent', mode: 'report' | 'enforce'): void {
+  override bindingMismatch(field: 'ip' | 'userAgent', mode: 'report' | 'enforce'): void {
     this.bindingMismatches?.inc({ field, mode });
+  }
+
+  override cacheLookup(result: CacheLookup): void {
+    this.cacheLookups?.inc({ result });
+  }
+
+  override cacheInvalidated(kind: 'key' | 'flush', count = 1): void {
+    if (count > 0) this.cacheInvalidations?.inc({ kind }, count);
+  }
+
+  override cacheState(read: () => CacheState): void {
+    this.readCache = read;
   }
 }
 

@@ -8,7 +8,7 @@ try {
 } catch (err) {
   result.health = `${err.code}: ${err.message.split('\n')[0]}`;
 }
-const { loadOpenApi } = require('./node_modules/nestjs-redis-session/dist/integrations/openapi/decorators.js');
+const { loadOpenApi } = require('./node_modules/nestjs-redis-session/dist/auth/openapi/decorators.js');
 loadOpenApi().then((available) => {
   result.openApiAvailable = available;
   console.log(JSON.stringify(result));

@@ -6,7 +6,7 @@ import 'reflect-metadata';
 import { AppModule } from './node_modules/nestjs-redis-session/demo/app.module.js';
 import { setupDemoDocs } from './node_modules/nestjs-redis-session/demo/docs.js';
 import { demoAccounts } from './node_modules/nestjs-redis-session/demo/users.js';
-import { loadOpenApi } from './node_modules/nestjs-redis-session/dist/integrations/openapi/decorators.js';
+import { loadOpenApi } from './node_modules/nestjs-redis-session/dist/auth/openapi/decorators.js';
 import { NestFactory } from '@nestjs/core';
 
 const app = await NestFactory.create(

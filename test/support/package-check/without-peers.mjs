@@ -9,9 +9,7 @@ const api = await import('nestjs-redis-session');
 result.exports = ['SessionModule', 'SessionService', 'SessionGuard', 'AuthController', 'LoginDto'].filter(
   (name) => typeof api[name] === 'function',
 );
-const openapi = await import(
-  new URL('./node_modules/nestjs-redis-session/dist/integrations/openapi/decorators.js', import.meta.url)
-);
+const openapi = await import(new URL('./node_modules/nestjs-redis-session/dist/auth/openapi/decorators.js', import.meta.url));
 const swaggerKeys = (target, key) =>
   (key === undefined ? Reflect.getMetadataKeys(target) : Reflect.getMetadataKeys(target, key)).filter((k) =>
     String(k).startsWith('swagger/'),

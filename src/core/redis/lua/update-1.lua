@@ -12,18 +12,34 @@
   ARGV[2]  the new role, the same way
   ARGV[3]  the largest data the session may hold, in bytes of JSON
   ARGV[4], ARGV[5], ...  pairs: a data key as a JSON string ('"theme"'), then its new value
-           as JSON, or '' to remove the key
+           as JSON, '' to remove the key, or an op on the value the key holds (SessionOps in
+           core/session-patch.ts; JSON never starts with an upper-case letter):
+             A<max>:<json>  append <json> to the array (a missing or null key: [<json>]); with
+                            <max> > 0, keep the last <max> elements
+             R<json>        drop every element of the array whose JSON text is <json>
+                            (a missing or null key stays as it is)
+             I<number>      add <number> to the number (a missing or null key counts from 0)
 
   Values are spliced as the JSON text the app encoded: nothing is decoded and encoded again
-  here (Lua's cjson would turn [] into {} and round numbers to 14 digits).
+  here (Lua's cjson would turn [] into {} and round numbers to 14 digits). A sum is written as
+  the shortest text that reads back as the same double, as JavaScript writes numbers.
 
-  Reply: {value, pttl} after the change; nil when the key is gone; {'', bytes} when the data
-  would grow past ARGV[3] (nothing written); {'', -1} for a value this script cannot read.
+  Reply: {value, pttl} after the change; nil when the key is gone; nothing written and
+  {'', bytes} when the data would grow past ARGV[3], {'', -1} for a value this script cannot
+  read (more than 10 fields, another format version: maybe a later version's session, whose
+  key lives, so the caller never takes it for one that is gone), {'', -2, key, op letter} for
+  an op on a value of another kind (or a sum past the largest double), {'', -3, newId} when
+  the key holds a rotation's marker (core/rotation-marker.ts: the session is moving to
+  <newId>; the caller applies the patch there).
 ]]
 local key = KEYS[1]
 local value = redis.call('GET', key)
 if not value then
   return nil
+end
+local moving = string.match(value, '^%["moving","([%w_%-]+)"')
+if moving then
+  return {'', -3, moving}
 end
 
 -- The index of the last character of the JSON value that starts at i.
@@ -60,17 +76,62 @@ local function value_end(s, i)
   end
 end
 
--- The raw JSON of each element of the array value (JSON.stringify writes no whitespace).
-local fields = {}
-local i = 2
-while string.sub(value, i, i) ~= ']' do
-  local e = value_end(value, i)
-  if not e then return {'', -1} end
-  fields[#fields + 1] = string.sub(value, i, e)
-  i = e + 1
-  if string.sub(value, i, i) == ',' then i = i + 1 end
+-- The raw JSON of each element of an array (JSON.stringify writes no whitespace); nil if unreadable.
+local function elements(s)
+  local list, i = {}, 2
+  while string.sub(s, i, i) ~= ']' do
+    local e = value_end(s, i)
+    if not e then return nil end
+    list[#list + 1] = string.sub(s, i, e)
+    i = e + 1
+    if string.sub(s, i, i) == ',' then i = i + 1 end
+  end
+  return list
 end
-if fields[1] ~= '1' or #fields < 8 or #fields > 10 then
+
+-- A finite double as JSON: the shortest text that reads back as the same number.
+local function number_json(x)
+  if x ~= x or x == math.huge or x == -math.huge then return nil end
+  if x == math.floor(x) and math.abs(x) < 2^53 then return string.format('%.0f', x) end
+  for digits = 15, 16 do
+    local s = string.format('%.' .. digits .. 'g', x)
+    if tonumber(s) == x then return s end
+  end
+  return string.format('%.17g', x)
+end
+
+-- An op (ARGV text) on the raw JSON a data key holds ('' when missing): the new raw JSON ('' to
+-- leave the key out), or nil when the value is of another kind.
+local function apply(op, current)
+  local kind = string.sub(op, 1, 1)
+  local missing = current == '' or current == 'null'
+  if kind == 'I' then
+    if missing then current = '0' end
+    if not string.find(current, '^-?%d') then return nil end
+    return number_json(tonumber(current) + tonumber(string.sub(op, 2)))
+  end
+  if not missing and string.sub(current, 1, 1) ~= '[' then return nil end
+  if kind == 'A' then
+    local colon = string.find(op, ':', 2, true)
+    local max, item = tonumber(string.sub(op, 2, colon - 1)), string.sub(op, colon + 1)
+    if missing or current == '[]' then return '[' .. item .. ']' end
+    if max == 0 then return string.sub(current, 1, -2) .. ',' .. item .. ']' end
+    local list = elements(current)
+    if not list then return nil end
+    list[#list + 1] = item
+    return '[' .. table.concat(list, ',', math.max(1, #list - max + 1)) .. ']'
+  end
+  if missing then return current end
+  local list, kept, item = elements(current), {}, string.sub(op, 2)
+  if not list then return nil end
+  for n = 1, #list do
+    if list[n] ~= item then kept[#kept + 1] = list[n] end
+  end
+  return '[' .. table.concat(kept, ',') .. ']'
+end
+
+local fields = elements(value)
+if not fields or fields[1] ~= '1' or #fields < 8 or #fields > 10 then
   return {'', -1}
 end
 
@@ -99,6 +160,11 @@ if #ARGV > 3 then
   for p = 4, #ARGV, 2 do
     local k, v = ARGV[p], ARGV[p + 1]
     local n = at[k]
+    if string.find(v, '^[AIR]') then
+      local applied = apply(v, n and values[n] or '')
+      if not applied then return {'', -2, k, string.sub(v, 1, 1)} end
+      v = applied
+    end
     if n then
       values[n] = v
     elseif v ~= '' then

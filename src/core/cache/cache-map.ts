@@ -1,0 +1,115 @@
+/**
+ * The session cache's memory: sessions by id, least recently used dropped first, and the one
+ * rule that keeps it from ever holding a revoked session past an invalidation: a value read
+ * from Redis is kept only if no invalidation of its id (and no flush) arrived between the
+ * moment the read was sent and the moment it is kept. The read and the invalidation travel on
+ * two connections with no order between them; without this, a read sent before a logout whose
+ * reply arrives after the logout's invalidation would put the ended session back, for good.
+ * Sends no Redis command.
+ */
+import type { StoredSession } from '../codec.js';
+
+/** A cached session and what the guard checks on a hit (times on the monotonic clock, `performance.now()`). */
+export interface CachedSession {
+  readonly stored: StoredSession;
+  /**
+   * Before this, Redis surely still holds the key: the read was SENT at `t` and Redis then
+   * reported `pttl`, so it expires no earlier than `t + pttl` (it answered at or after `t`).
+   * Monotonic, so a wall clock set back never stretches it.
+   */
+  readonly idleUntil: number;
+  /** From this on, a sliding call slides it in Redis (at most one slide per interval). */
+  readonly slideAt: number;
+}
+
+/** A read in flight: where it started, to tell whether what it brings back may be kept. */
+export interface FillTicket {
+  readonly id: string;
+  readonly epoch: number;
+  /** Monotonic time the read was sent. */
+  readonly sentAt: number;
+}
+
+interface InFlight {
+  /** Reads of this id in flight. */
+  count: number;
+  /** An invalidation of the id arrived while they were. */
+  invalidated: boolean;
+}
+
+/** An entry and when it was last put at the back (`CacheMap#clock`). */
+interface Slot {
+  readonly entry: CachedSession;
+  at: number;
+}
+
+export class CacheMap {
+  // A Map keeps insertion order, so its first key is the one to drop. Moving an entry to the back
+  // costs a delete and a set (most of a hit's time, measured), so a hit moves it only once it
+  // has drifted a quarter of the way to the front: an entry used at least once per 3/4 `max`
+  // insertions is never dropped, and a steady hit costs one Map lookup.
+  private readonly entries = new Map<string, Slot>();
+  /** Counts insertions and moves to the back. */
+  private clock = 0;
+  private readonly inFlight = new Map<string, InFlight>();
+  /** Bumped by every flush: reads sent before it bring back nothing that is kept. */
+  private epoch = 0;
+
+  constructor(private readonly max: number) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The entry, marked as just used; undefined when none. */
+  get(id: string): CachedSession | undefined {
+    const slot = this.entries.get(id);
+    if (slot === undefined) return undefined;
+    if (this.clock - slot.at > this.max >> 2) {
+      this.entries.delete(id);
+      slot.at = ++this.clock;
+      this.entries.set(id, slot);
+    }
+    return slot.entry;
+  }
+
+  /** A read of `id` is about to be sent: call `settle` with its ticket once it answered (or failed). */
+  begin(id: string, sentAt: number): FillTicket {
+    const flight = this.inFlight.get(id);
+    if (flight) flight.count++;
+    else this.inFlight.set(id, { count: 1, invalidated: false });
+    return { id, epoch: this.epoch, sentAt };
+  }
+
+  /**
+   * The read answered (`entry`) or failed (undefined). The entry is kept only if nothing that
+   * could have changed the session was heard meanwhile; returns whether it was.
+   */
+  settle(ticket: FillTicket, entry: CachedSession | undefined): boolean {
+    const flight = this.inFlight.get(ticket.id);
+    const invalidated = flight === undefined || flight.invalidated || ticket.epoch !== this.epoch;
+    if (flight && --flight.count === 0) this.inFlight.delete(ticket.id);
+    if (entry === undefined || invalidated) return false;
+    this.entries.delete(ticket.id);
+    this.entries.set(ticket.id, { entry, at: ++this.clock });
+    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value as string);
+    return true;
+  }
+
+  /** The session changed or ended: its entry goes, and reads of it in flight keep nothing. True if an entry went. */
+  forget(id: string): boolean {
+    const flight = this.inFlight.get(id);
+    if (flight) flight.invalidated = true;
+    return this.entries.delete(id);
+  }
+
+  /** Anything may have changed: every entry goes, and every read in flight keeps nothing. Returns how many went. */
+  clear(): number {
+    const count = this.entries.size;
+    this.epoch++;
+    this.entries.clear();
+    // Their tickets carry the old epoch; the records only count them down.
+    for (const flight of this.inFlight.values()) flight.invalidated = true;
+    return count;
+  }
+}
