@@ -55,12 +55,27 @@ export class RedisDeadline {
     this.pending.clear();
   }
 
+  /**
+   * Overdue calls are rejected one event-loop turn later (setImmediate), not in the timer
+   * callback: after a blocked loop (a GC pause, a busy CPU) Node runs due timers before it
+   * reads the sockets, so a reply that arrived in time would otherwise lose to its own
+   * deadline and turn into a 503. The poll phase in between settles every call whose reply
+   * is already in the socket; only calls still pending after it are past their deadline.
+   */
   private sweep(): void {
     if (this.pending.size === 0) return;
     const now = Date.now();
+    let overdue: Pending[] | undefined;
     for (const entry of this.pending) {
-      if (entry.until > now) continue;
-      this.pending.delete(entry);
+      if (entry.until <= now) (overdue ??= []).push(entry);
+    }
+    if (overdue) setImmediate(() => this.expire(overdue));
+  }
+
+  private expire(overdue: Pending[]): void {
+    for (const entry of overdue) {
+      // Gone from the set: its reply settled it during the poll phase, or stop() rejected it.
+      if (!this.pending.delete(entry)) continue;
       entry.reject(new RedisDeadlineError(entry.ms));
     }
   }
