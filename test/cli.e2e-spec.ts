@@ -84,9 +84,14 @@ interface CliRun {
 let cliPath = BUILT;
 let privateBuild: string | undefined;
 
-/** Runs the CLI like an operator's shell would: its own process, no Jest NODE_OPTIONS. */
+/**
+ * Runs the CLI like an operator's shell would: its own process, no Jest NODE_OPTIONS.
+ * REDIS_TIMEOUT_MS is raised from its 2 s default: four CLI processes loading Nest at once on
+ * a busy two-core CI machine once took longer than that to send a command. The tests about
+ * the timeout itself pass their own value (or undefined for the default).
+ */
 function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliRun> {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: testRedisUrl(), ...env };
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: testRedisUrl(), REDIS_TIMEOUT_MS: '10000', ...env };
   delete childEnv.NODE_OPTIONS;
   for (const [name, value] of Object.entries(env)) if (value === undefined) delete childEnv[name];
   const started = Date.now();
@@ -462,6 +467,25 @@ describe('nestjs-redis-session CLI: usage and failures', () => {
     const noUrl = await cli(['stats'], { REDIS_URL: undefined });
     expect(noUrl.code).toBe(2);
     expect(noUrl.stderr).toContain('REDIS_URL is not set');
+    for (const bad of ['abc', '0', '1.5', '600001']) {
+      const badTimeout = await cli(['stats'], { REDIS_TIMEOUT_MS: bad });
+      expect({ bad, code: badTimeout.code }).toEqual({ bad, code: 2 });
+      expect(badTimeout.stderr).toContain('REDIS_TIMEOUT_MS must be a whole number of milliseconds');
+    }
+  });
+
+  it('exits 3 after REDIS_TIMEOUT_MS when a server accepts the connection but never answers', async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolvePromise) => silent.listen(0, '127.0.0.1', resolvePromise));
+    try {
+      const port = (silent.address() as { port: number }).port;
+      const run = await cli(['stats'], { REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_TIMEOUT_MS: '700' });
+      expect(run.code).toBe(3);
+      expect(run.stderr).toContain('no answer within 700 ms');
+      expect(run.ms).toBeGreaterThanOrEqual(700);
+    } finally {
+      silent.close();
+    }
   });
 
   it('--help prints the usage on stdout with exit 0', async () => {
@@ -475,7 +499,10 @@ describe('nestjs-redis-session CLI: usage and failures', () => {
 
   it('exits 3 within about 2 s when Redis is unreachable, without printing the password', async () => {
     const port = await freePort();
-    const run = await cli(['sessions', 'list', '42', '--json'], { REDIS_URL: `redis://:s3cret-pw@127.0.0.1:${port}` });
+    const run = await cli(['sessions', 'list', '42', '--json'], {
+      REDIS_URL: `redis://:s3cret-pw@127.0.0.1:${port}`,
+      REDIS_TIMEOUT_MS: undefined,
+    });
     expect(run.code).toBe(3);
     expect(run.stdout).toBe('');
     expect(run.stderr).toContain(`Redis unreachable at redis://:***@127.0.0.1:${port}`);

@@ -65,9 +65,11 @@ Options:
 Environment:
   REDIS_URL             redis://[user:password@]host:port[/db], or rediss:// for TLS
                         (required; the password never goes on the command line)
+  REDIS_TIMEOUT_MS      how long to wait for the connection and for each command,
+                        in ms (default 2000)
 
-Exit codes: 0 ok, 1 not found, 2 usage error, 3 Redis unreachable (within ~2 s)
-or failing, 4 internal error.
+Exit codes: 0 ok, 1 not found, 2 usage error, 3 Redis unreachable (within
+REDIS_TIMEOUT_MS) or failing, 4 internal error.
 
 A <userId> written the way a number prints (42, -7, 0) is a number id: 42 means the
 sessions created with { id: 42 }, indexed under <prefix>user:42. The string id "42"

@@ -11,9 +11,12 @@ import type { Redis } from 'ioredis';
 import { BIN, Exit, parseCommandLine, USAGE, type Invocation } from './args.js';
 import { redactUrl } from './format.js';
 
-/** How long the CLI waits for Redis to accept a connection, and for each command. */
-const CONNECT_TIMEOUT_MS = 2000;
-const COMMAND_TIMEOUT_MS = 2000;
+/**
+ * How long the CLI waits for Redis to accept a connection, and for each command, ms:
+ * REDIS_TIMEOUT_MS, else 2000. A busy host (or a far Redis) may need more.
+ */
+const DEFAULT_TIMEOUT_MS = 2000;
+const MAX_TIMEOUT_MS = 600_000;
 
 class CliExit extends Error {
   constructor(
@@ -33,6 +36,11 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   if (parsed.kind === 'usage-error') return usageError(parsed.message);
   const invocation = parsed.invocation;
 
+  const timeoutMs = env.REDIS_TIMEOUT_MS === undefined ? DEFAULT_TIMEOUT_MS : Number(env.REDIS_TIMEOUT_MS);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_TIMEOUT_MS) {
+    return usageError(`REDIS_TIMEOUT_MS must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}.`);
+  }
+
   const url = env.REDIS_URL;
   if (!url) return usageError('REDIS_URL is not set: export REDIS_URL=redis://host:6379 (there is no default server).');
   if (!/^rediss?:\/\/./.test(url) || !URL.canParse(url)) {
@@ -41,7 +49,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   // The module's own validation of the prefix and ttl (the URL is checked above, so that
   // a message never echoes a password).
   const { validateSessionOptions } = await import('../options/validate.js');
-  const problems = validateSessionOptions(moduleOptions(invocation, { url: 'redis://localhost' }));
+  const problems = validateSessionOptions(moduleOptions(invocation, { url: 'redis://localhost' }, timeoutMs));
   if (problems.length > 0) {
     const asFlags = problems.map((p) => p.replace('`keyPrefix`', '--prefix').replace('`ttl`', '--ttl'));
     return usageError(`Invalid options:\n${asFlags.map((p) => `  - ${p}`).join('\n')}`);
@@ -53,8 +61,8 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   let client: Redis | undefined;
   let graceful = false;
   try {
-    client = await connect(url);
-    const output = await withSessionModule(await library, client, invocation);
+    client = await connect(url, timeoutMs);
+    const output = await withSessionModule(await library, client, invocation, timeoutMs);
     graceful = true;
     if (output.stdout) await write(process.stdout, output.stdout);
     if (output.stderr) await write(process.stderr, output.stderr);
@@ -74,9 +82,10 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   }
 }
 
-function moduleOptions(invocation: Invocation, redis: { url: string }) {
+function moduleOptions(invocation: Invocation, redis: { url: string }, timeoutMs: number) {
   return {
     redis,
+    redisTimeoutMs: timeoutMs,
     keyPrefix: invocation.prefix,
     // ttl only shapes the derived lastActivityAt in lists; absoluteTtl must not be below it.
     ttl: invocation.ttlSeconds,
@@ -86,14 +95,14 @@ function moduleOptions(invocation: Invocation, redis: { url: string }) {
 
 /**
  * A connection of the CLI's own, connected before anything else runs: an unreachable
- * Redis is reported within CONNECT_TIMEOUT_MS, and no command ever queues or retries.
+ * Redis is reported within `timeoutMs`, and no command ever queues or retries.
  */
-async function connect(url: string): Promise<Redis> {
+async function connect(url: string, timeoutMs: number): Promise<Redis> {
   const { Redis } = await import('ioredis');
   const client = new Redis(url, {
     lazyConnect: true,
-    connectTimeout: CONNECT_TIMEOUT_MS,
-    commandTimeout: COMMAND_TIMEOUT_MS,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
     enableOfflineQueue: false,
@@ -106,7 +115,7 @@ async function connect(url: string): Promise<Redis> {
   });
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
   });
   try {
     await Promise.race([client.connect(), deadline]);
@@ -137,10 +146,11 @@ async function withSessionModule(
   { NestFactory, SessionModule, SessionService, SessionStore, runCommand }: Awaited<ReturnType<typeof loadLibrary>>,
   client: Redis,
   invocation: Invocation,
+  timeoutMs: number,
 ) {
   const app = await NestFactory.createApplicationContext(
     // `{ client }`: the module adopts the connection and never closes it; close() below does.
-    SessionModule.forRoot({ ...moduleOptions(invocation, { url: '' }), redis: { client }, controller: false }),
+    SessionModule.forRoot({ ...moduleOptions(invocation, { url: '' }, timeoutMs), redis: { client }, controller: false }),
     { logger: false, abortOnError: false },
   );
   try {
