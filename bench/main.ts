@@ -174,6 +174,7 @@ function twinPair(twins: Twins, open: TwinKey, me: TwinKey, ratio: keyof Twins['
     open: twins.summary[mode][open],
     me: twins.summary[mode][me],
     ratio: twins.ratios[mode][ratio],
+    cpuRatio: twins.cpuRatios[mode][ratio],
   });
   return { ...pair('off'), cached: pair('on') };
 }

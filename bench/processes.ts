@@ -91,8 +91,13 @@ export function runSocketLoad(spec: SocketLoadSpec, beforeGo: () => Promise<void
   });
 }
 
-/** Requests the server handled since the last call (child-process.ts#countHandled). */
-export async function handledSince(base: string): Promise<number> {
+/** Requests the server handled, and the CPU time it used (µs), since the last call (child-process.ts#countHandled). */
+export async function serverSince(base: string): Promise<{ handled: number; cpuUs: number }> {
   const response = await fetch(`${base}/__handled`);
-  return ((await response.json()) as { handled: number }).handled;
+  return (await response.json()) as { handled: number; cpuUs: number };
+}
+
+/** Requests the server handled since the last call. */
+export async function handledSince(base: string): Promise<number> {
+  return (await serverSince(base)).handled;
 }

@@ -35,6 +35,8 @@ export interface TwinRun {
   p50: number;
   p99: number;
   ops: number;
+  /** The app process's CPU time (user + system) over the measured run, µs. */
+  cpuUs: number;
   redisCalls: number;
   redisUsec: number;
   byCommand: Record<string, { calls: number; usec: number }>;
@@ -48,6 +50,8 @@ export interface TwinFigures {
   p50: number;
   p99: number;
   ops: number;
+  /** The app's CPU time per operation, µs: every round's CPU over every round's operations. */
+  cpuUsPerOp: number;
   /** Every command the app sent (redis-stats.ts#sentCalls; INFO and CONFIG aside), per operation. */
   cmdsPerOp: number;
   /** The same without the tracking connection's upkeep (PING, CLIENT, SUBSCRIBE). */
@@ -79,6 +83,7 @@ export function summariseTwins(runs: TwinRun[]) {
           p50: median(rs.map((r) => r.p50)),
           p99: median(rs.map((r) => r.p99)),
           ops,
+          cpuUsPerOp: rs.reduce((sum, r) => sum + r.cpuUs, 0) / ops,
           cmdsPerOp: calls / ops,
           dataCmdsPerOp: (calls - upkeep) / ops,
           usecPerOp: rs.reduce((sum, r) => sum + r.redisUsec, 0) / ops,
@@ -94,6 +99,20 @@ export function summariseTwins(runs: TwinRun[]) {
     runs.find((r) => r.mode === mode && r.key === key && r.round === round)?.rps ?? NaN;
   const paired = (mode: CacheMode, guarded: TwinKey, open: TwinKey) =>
     median(rounds.map((round) => rate(mode, guarded, round) / rate(mode, open, round)));
+  // The same ratio from the app's CPU per operation (unguarded ÷ guarded): what the rate ratio
+  // would be if the app process were the only limit, and far less moved by the machine's noise.
+  const cpu = (mode: CacheMode, key: TwinKey, round: number) => {
+    const r = runs.find((run) => run.mode === mode && run.key === key && run.round === round);
+    return r ? r.cpuUs / r.ops : NaN;
+  };
+  const pairedCpu = (mode: CacheMode, guarded: TwinKey, open: TwinKey) =>
+    median(rounds.map((round) => cpu(mode, open, round) / cpu(mode, guarded, round)));
+  const cpuRatios = (mode: CacheMode): TwinRatios => ({
+    rest: pairedCpu(mode, 'restMe', 'restOpen'),
+    graphql: pairedCpu(mode, 'gqlMe', 'gqlOpen'),
+    socket: pairedCpu(mode, 'sockMe', 'sockOpen'),
+    socketFloor: pairedCpu(mode, 'sockFloor', 'sockOpen'),
+  });
   const ratios = (mode: CacheMode): TwinRatios => ({
     rest: paired(mode, 'restMe', 'restOpen'),
     graphql: paired(mode, 'gqlMe', 'gqlOpen'),
@@ -101,7 +120,11 @@ export function summariseTwins(runs: TwinRun[]) {
     socketFloor: paired(mode, 'sockFloor', 'sockOpen'),
   });
   const summary = { off: figures('off'), on: figures('on') };
-  return { summary, ratios: { off: ratios('off'), on: ratios('on') } };
+  return {
+    summary,
+    ratios: { off: ratios('off'), on: ratios('on') },
+    cpuRatios: { off: cpuRatios('off'), on: cpuRatios('on') },
+  };
 }
 
 /** Above this many data commands per guarded call with the cache on, it answers fewer than half the calls: broken, not noisy (its target is 0.05). */
@@ -137,13 +160,15 @@ export function twinLines(t: ReturnType<typeof summariseTwins>): string[] {
   const ratioOf = (key: TwinKey, r: TwinRatios) =>
     (({ restMe: r.rest, gqlMe: r.graphql, sockMe: r.socket, sockFloor: r.socketFloor }) as Partial<Record<TwinKey, number>>)[key];
   return [
-    '| operation | cache | per s | p50 ms | p99 ms | Redis cmds/op | Redis µs/op | guarded / unguarded |',
-    '|---|---|---:|---:|---:|---:|---:|---:|',
+    '| operation | cache | per s | p50 ms | p99 ms | Redis cmds/op | Redis µs/op | app CPU µs/op | guarded / unguarded: rate (CPU) |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
     ...TWIN_KEYS.flatMap((key) =>
       (['off', 'on'] as const).map((mode) => {
         const f = t.summary[mode][key];
         const ratio = ratioOf(key, t.ratios[mode]);
-        return `| ${TWINS[key].label} | ${mode} | ${f.rps.toFixed(0)} | ${f.p50} | ${f.p99} | ${f.cmdsPerOp.toFixed(3)} | ${f.usecPerOp.toFixed(2)} | ${ratio === undefined ? '' : ratio.toFixed(2)} |`;
+        const cpuRatio = ratioOf(key, t.cpuRatios[mode]);
+        const ratios = ratio === undefined ? '' : `${ratio.toFixed(2)} (${cpuRatio!.toFixed(2)})`;
+        return `| ${TWINS[key].label} | ${mode} | ${f.rps.toFixed(0)} | ${f.p50} | ${f.p99} | ${f.cmdsPerOp.toFixed(3)} | ${f.usecPerOp.toFixed(2)} | ${f.cpuUsPerOp.toFixed(1)} | ${ratios} |`;
       }),
     ),
   ];

@@ -14,7 +14,7 @@
  */
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { handledSince, log, runLoad, runSocketLoad, sleep, startServer, type StartedServer } from './processes.js';
+import { log, runLoad, runSocketLoad, serverSince, sleep, startServer, type StartedServer } from './processes.js';
 import { commandStats, sentCalls } from './redis-stats.js';
 import { USER_AGENT } from './seed.js';
 import { checkTwins, summariseTwins, TWIN_KEYS, TWINS, type CacheMode, type TwinKey, type TwinRun } from './twins-summary.js';
@@ -67,10 +67,10 @@ export async function runTwin(
   const twin = TWINS[key];
   const base = app.server.base;
   if (measured) {
-    await handledSince(base);
+    await serverSince(base);
     await app.admin.config('RESETSTAT');
   }
-  let result: { rps: number; p50: number; p99: number; ops: number; failed: number };
+  let result: { rps: number; p50: number; p99: number; ops: number; failed: number; cpuUs: number };
   if (twin.kind !== 'socket') {
     const rest = twin.kind === 'rest';
     const load = await runLoad({
@@ -85,19 +85,32 @@ export async function runTwin(
       connections,
     });
     await sleep(200); // let requests in flight at the cut-off finish
-    result = { ...load, ops: measured ? await handledSince(base) : 0, failed: load.non2xx + load.errors + load.mismatches };
+    const server = await serverSince(base);
+    result = {
+      ...load,
+      ops: measured ? server.handled : 0,
+      failed: load.non2xx + load.errors + load.mismatches,
+      cpuUs: server.cpuUs,
+    };
   } else {
+    // Counters and the CPU clock restart once the sockets are connected: the handshakes are not the messages' cost.
     const load = await runSocketLoad(
       { url: base, event: twin.event, cookieFile: app.cookieFile, durationSeconds: seconds, connections },
-      measured ? () => app.admin.config('RESETSTAT').then(() => undefined) : () => Promise.resolve(),
+      measured
+        ? () =>
+            app.admin
+              .config('RESETSTAT')
+              .then(() => serverSince(base))
+              .then(() => undefined)
+        : () => Promise.resolve(),
     );
-    result = { ...load, ops: load.acks, failed: load.errors };
+    result = { ...load, ops: load.acks, failed: load.errors, cpuUs: (await serverSince(base)).cpuUs };
   }
   if (result.failed > 0) throw new Error(`${key} (cache ${app.mode}): ${result.failed} failed operations`);
   if (!measured) return undefined;
   const stats = await commandStats(app.admin);
   log(
-    `bench: twins round ${round} cache ${app.mode} ${key}: ${result.rps.toFixed(0)}/s, p50 ${result.p50} ms, p99 ${result.p99} ms, ${(sentCalls(stats.byCommand) / result.ops).toFixed(3)} cmds/op`,
+    `bench: twins round ${round} cache ${app.mode} ${key}: ${result.rps.toFixed(0)}/s, p50 ${result.p50} ms, p99 ${result.p99} ms, ${(sentCalls(stats.byCommand) / result.ops).toFixed(3)} cmds/op, app CPU ${(result.cpuUs / result.ops).toFixed(1)} µs/op`,
   );
   return {
     key,
@@ -107,6 +120,7 @@ export async function runTwin(
     p50: result.p50,
     p99: result.p99,
     ops: result.ops,
+    cpuUs: result.cpuUs,
     redisCalls: stats.calls,
     redisUsec: stats.usec,
     byCommand: stats.byCommand,

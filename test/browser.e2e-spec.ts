@@ -123,7 +123,10 @@ async function logIn(page: Page, base: string, account: DemoAccount): Promise<vo
     await page.locator('#app-view').waitFor({ state: 'visible' });
   } catch (error) {
     // Say what the page said (a 429, a 503...) rather than only that it never changed view.
-    const said = await page.locator('#status').textContent().catch(() => '(unreadable)');
+    const said = await page
+      .locator('#status')
+      .textContent()
+      .catch(() => '(unreadable)');
     throw new Error(`${account.username}'s login never showed the logged-in view; the page said: ${said}`, {
       cause: error,
     });
@@ -178,165 +181,177 @@ describe('demo login page in Chromium', () => {
     await app?.close();
   });
 
-  it('logs alice in through the form, keeps the cookie HttpOnly, and logs her out', async () => {
-    const alice = accounts.find((account) => account.username === 'alice')!;
+  it(
+    'logs alice in through the form, keeps the cookie HttpOnly, and logs her out',
+    async () => {
+      const alice = accounts.find((account) => account.username === 'alice')!;
 
-    // The page asks GET /me on load; a 401 shows the login form.
-    const first = await page.goto(`${base}/`);
-    expect(first?.status()).toBe(200);
-    const loginView = page.locator('#login-view');
-    const appView = page.locator('#app-view');
-    await loginView.waitFor({ state: 'visible' });
-    expect(await appView.isHidden()).toBe(true);
+      // The page asks GET /me on load; a 401 shows the login form.
+      const first = await page.goto(`${base}/`);
+      expect(first?.status()).toBe(200);
+      const loginView = page.locator('#login-view');
+      const appView = page.locator('#app-view');
+      await loginView.waitFor({ state: 'visible' });
+      expect(await appView.isHidden()).toBe(true);
 
-    // Type like a user, click the button.
-    await page.getByLabel('Username').pressSequentially('alice');
-    await page.getByLabel('Password').pressSequentially(alice.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
+      // Type like a user, click the button.
+      await page.getByLabel('Username').pressSequentially('alice');
+      await page.getByLabel('Password').pressSequentially(alice.password);
+      await page.getByRole('button', { name: 'Log in' }).click();
 
-    // The logged-in view, with GET /me's answer and this browser's session listed.
-    await appView.waitFor({ state: 'visible' });
-    expect(await loginView.isHidden()).toBe(true);
-    await page.locator('#sessions li').first().waitFor();
-    expect(await page.locator('#who').textContent()).toBe('alice (admin)');
-    const shownMe = JSON.parse((await page.locator('#me').textContent()) ?? '');
-    expect(shownMe).toMatchObject({ userId: 1, username: 'alice', role: 'admin' });
-    expect(await page.locator('#sessions li').count()).toBe(1);
-    expect(await page.locator('#sessions li').first().textContent()).toMatch(/^This browser/);
-    // The password field was emptied after the login.
-    expect(await page.getByLabel('Password').inputValue()).toBe('');
+      // The logged-in view, with GET /me's answer and this browser's session listed.
+      await appView.waitFor({ state: 'visible' });
+      expect(await loginView.isHidden()).toBe(true);
+      await page.locator('#sessions li').first().waitFor();
+      expect(await page.locator('#who').textContent()).toBe('alice (admin)');
+      const shownMe = JSON.parse((await page.locator('#me').textContent()) ?? '');
+      expect(shownMe).toMatchObject({ userId: 1, username: 'alice', role: 'admin' });
+      expect(await page.locator('#sessions li').count()).toBe(1);
+      expect(await page.locator('#sessions li').first().textContent()).toMatch(/^This browser/);
+      // The password field was emptied after the login.
+      expect(await page.getByLabel('Password').inputValue()).toBe('');
 
-    // An admin may see /admin.
-    await page.getByRole('button', { name: 'Try GET /admin' }).click();
-    await page.locator('#admin-result').waitFor({ state: 'visible' });
-    expect(await page.locator('#admin-result').textContent()).toMatch(/^GET \/admin: HTTP 200\n[\s\S]*"username": "alice"/);
+      // An admin may see /admin.
+      await page.getByRole('button', { name: 'Try GET /admin' }).click();
+      await page.locator('#admin-result').waitFor({ state: 'visible' });
+      expect(await page.locator('#admin-result').textContent()).toMatch(/^GET \/admin: HTTP 200\n[\s\S]*"username": "alice"/);
 
-    // The pointer off the buttons, so none is drawn hovered.
-    await page.mouse.move(0, 0);
-    mkdirSync(dirname(SCREENSHOT), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT, animations: 'disabled', caret: 'hide' });
+      // The pointer off the buttons, so none is drawn hovered.
+      await page.mouse.move(0, 0);
+      mkdirSync(dirname(SCREENSHOT), { recursive: true });
+      await page.screenshot({ path: SCREENSHOT, animations: 'disabled', caret: 'hide' });
 
-    // Scripts cannot read the session cookie (HttpOnly), but the browser holds it.
-    const scriptCookies = await page.evaluate<string>('document.cookie');
-    expect(scriptCookies).not.toMatch(/(^|;\s*)sid=/);
-    const cookies = await context.cookies(base);
-    const sid = cookies.find((cookie) => cookie.name === 'sid');
-    expect(sid).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Lax', path: '/', domain: 'localhost' });
-    // A browser-session cookie (no Max-Age) by default.
-    expect(sid!.expires).toBe(-1);
+      // Scripts cannot read the session cookie (HttpOnly), but the browser holds it.
+      const scriptCookies = await page.evaluate<string>('document.cookie');
+      expect(scriptCookies).not.toMatch(/(^|;\s*)sid=/);
+      const cookies = await context.cookies(base);
+      const sid = cookies.find((cookie) => cookie.name === 'sid');
+      expect(sid).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Lax', path: '/', domain: 'localhost' });
+      // A browser-session cookie (no Max-Age) by default.
+      expect(sid!.expires).toBe(-1);
 
-    // The guarded page itself, navigated to: 200 JSON for this session.
-    const me = await page.goto(`${base}/me`);
-    expect(me?.status()).toBe(200);
-    expect(me?.headers()['content-type']).toMatch(/^application\/json/);
-    expect(await me?.json()).toMatchObject({ id: shownMe.id, userId: 1, username: 'alice' });
+      // The guarded page itself, navigated to: 200 JSON for this session.
+      const me = await page.goto(`${base}/me`);
+      expect(me?.status()).toBe(200);
+      expect(me?.headers()['content-type']).toMatch(/^application\/json/);
+      expect(await me?.json()).toMatchObject({ id: shownMe.id, userId: 1, username: 'alice' });
 
-    // Back to the page (still logged in), then log out through its button.
-    await page.goto(`${base}/`);
-    await appView.waitFor({ state: 'visible' });
-    await page.getByRole('button', { name: 'Log out', exact: true }).click();
-    await loginView.waitFor({ state: 'visible' });
-    expect(await appView.isHidden()).toBe(true);
-    expect(await page.locator('#status').textContent()).toBe('Logged out.');
-    expect(await page.locator('#who').textContent()).toBe('');
-    expect(await page.locator('#me').textContent()).toBe('');
-    expect((await context.cookies(base)).find((cookie) => cookie.name === 'sid')).toBeUndefined();
+      // Back to the page (still logged in), then log out through its button.
+      await page.goto(`${base}/`);
+      await appView.waitFor({ state: 'visible' });
+      await page.getByRole('button', { name: 'Log out', exact: true }).click();
+      await loginView.waitFor({ state: 'visible' });
+      expect(await appView.isHidden()).toBe(true);
+      expect(await page.locator('#status').textContent()).toBe('Logged out.');
+      expect(await page.locator('#who').textContent()).toBe('');
+      expect(await page.locator('#me').textContent()).toBe('');
+      expect((await context.cookies(base)).find((cookie) => cookie.name === 'sid')).toBeUndefined();
 
-    // Logged out for good: a fresh load shows the login form, and /me answers 401 to the
-    // page, to a navigation, and to the old cookie replayed from outside the browser.
-    await page.goto(`${base}/`);
-    await loginView.waitFor({ state: 'visible' });
-    expect(await appView.isHidden()).toBe(true);
-    expect(await page.evaluate(async () => (await fetch('/me')).status)).toBe(401);
-    expect((await page.goto(`${base}/me`))?.status()).toBe(401);
-    const replayed = await request(app!.getHttpServer()).get('/me').set('Cookie', `sid=${sid!.value}`);
-    expect(replayed.status).toBe(401);
+      // Logged out for good: a fresh load shows the login form, and /me answers 401 to the
+      // page, to a navigation, and to the old cookie replayed from outside the browser.
+      await page.goto(`${base}/`);
+      await loginView.waitFor({ state: 'visible' });
+      expect(await appView.isHidden()).toBe(true);
+      expect(await page.evaluate(async () => (await fetch('/me')).status)).toBe(401);
+      expect((await page.goto(`${base}/me`))?.status()).toBe(401);
+      const replayed = await request(app!.getHttpServer()).get('/me').set('Cookie', `sid=${sid!.value}`);
+      expect(replayed.status).toBe(401);
 
-    // Nothing was blocked by the CSP, nothing threw; the only console errors are the
-    // browser's own "Failed to load resource" lines for the 401s the page expects.
-    expect(problems.csp).toEqual([]);
-    expect(problems.violations).toEqual([]);
-    expect(problems.pageErrors).toEqual([]);
-    expect(problems.consoleErrors.filter((text) => !/status of 401 \(Unauthorized\)/.test(text))).toEqual([]);
-  }, TEST_MS);
+      // Nothing was blocked by the CSP, nothing threw; the only console errors are the
+      // browser's own "Failed to load resource" lines for the 401s the page expects.
+      expect(problems.csp).toEqual([]);
+      expect(problems.violations).toEqual([]);
+      expect(problems.pageErrors).toEqual([]);
+      expect(problems.consoleErrors.filter((text) => !/status of 401 \(Unauthorized\)/.test(text))).toEqual([]);
+    },
+    TEST_MS,
+  );
 
-  it('disconnects the live page (socket.io) when its session is revoked from another browser', async () => {
-    const bob = accounts.find((account) => account.username === 'bob')!;
-    const seen = emptyProblems();
-    // Two contexts, two cookie jars: two browsers of the same user.
-    const { context: firstContext, page: first } = await openPage(browser!, seen);
-    const { context: secondContext, page: second } = await openPage(browser!, seen);
-    try {
-      // The first browser follows the link to /live, whose socket connects with the cookie
-      // (under the page's CSP: the socket.io client by hash, the WebSocket under connect-src 'self').
-      await logIn(first, base, bob);
-      await first.getByRole('link', { name: 'Live socket' }).click();
-      await first.waitForURL(`${base}/live`);
-      // A guarded message answered: the handshake's session is bob's, not merely some connection.
-      await first.locator('#status', { hasText: /^Connected as bob$/ }).waitFor();
-      expect(await first.getByRole('button', { name: 'Send whoami' }).isEnabled()).toBe(true);
+  it(
+    'disconnects the live page (socket.io) when its session is revoked from another browser',
+    async () => {
+      const bob = accounts.find((account) => account.username === 'bob')!;
+      const seen = emptyProblems();
+      // Two contexts, two cookie jars: two browsers of the same user.
+      const { context: firstContext, page: first } = await openPage(browser!, seen);
+      const { context: secondContext, page: second } = await openPage(browser!, seen);
+      try {
+        // The first browser follows the link to /live, whose socket connects with the cookie
+        // (under the page's CSP: the socket.io client by hash, the WebSocket under connect-src 'self').
+        await logIn(first, base, bob);
+        await first.getByRole('link', { name: 'Live socket' }).click();
+        await first.waitForURL(`${base}/live`);
+        // A guarded message answered: the handshake's session is bob's, not merely some connection.
+        await first.locator('#status', { hasText: /^Connected as bob$/ }).waitFor();
+        expect(await first.getByRole('button', { name: 'Send whoami' }).isEnabled()).toBe(true);
 
-      // The second browser sees the first one's session as "Another session" and revokes it.
-      await logIn(second, base, bob);
-      const other = second.locator('#sessions li', { hasText: 'Another session' });
-      expect(await other.count()).toBe(1);
-      const revoke = second.waitForResponse(
-        (response) => response.request().method() === 'DELETE' && response.url().includes('/auth/sessions/'),
-      );
-      const clickedAt = performance.now();
-      await other.getByRole('button', { name: 'Revoke' }).click();
-      // Measured from the click (so including the DELETE itself) to the text in the other page.
-      await first.locator('#status', { hasText: /^Disconnected: / }).waitFor();
-      const ms = performance.now() - clickedAt;
-      process.stdout.write(
-        `browser: the live page showed its disconnect ${Math.round(ms)} ms after Revoke was clicked elsewhere\n`,
-      );
-      expect((await revoke).status()).toBe(204);
-      expect(ms).toBeLessThan(2000);
+        // The second browser sees the first one's session as "Another session" and revokes it.
+        await logIn(second, base, bob);
+        const other = second.locator('#sessions li', { hasText: 'Another session' });
+        expect(await other.count()).toBe(1);
+        const revoke = second.waitForResponse(
+          (response) => response.request().method() === 'DELETE' && response.url().includes('/auth/sessions/'),
+        );
+        const clickedAt = performance.now();
+        await other.getByRole('button', { name: 'Revoke' }).click();
+        // Measured from the click (so including the DELETE itself) to the text in the other page.
+        await first.locator('#status', { hasText: /^Disconnected: / }).waitFor();
+        const ms = performance.now() - clickedAt;
+        process.stdout.write(
+          `browser: the live page showed its disconnect ${Math.round(ms)} ms after Revoke was clicked elsewhere\n`,
+        );
+        expect((await revoke).status()).toBe(204);
+        expect(ms).toBeLessThan(2000);
 
-      // The server's doing (socket.io's reason), not a network drop the client would retry.
-      expect(await first.locator('#status').textContent()).toBe('Disconnected: io server disconnect (the session ended)');
-      expect(await first.getByRole('button', { name: 'Send whoami' }).isDisabled()).toBe(true);
-      expect(await first.locator('#login-hint').isVisible()).toBe(true);
-      // Gone for HTTP too; the revoking browser keeps its own session, now the only one.
-      expect(await first.evaluate(async () => (await fetch('/me')).status)).toBe(401);
-      await second.locator('#status', { hasText: 'Session revoked.' }).waitFor();
-      await other.waitFor({ state: 'detached' }); // the list is reloaded after the revoke
-      expect(await second.locator('#sessions li').count()).toBe(1);
-      expect(await second.locator('#sessions li').first().textContent()).toMatch(/^This browser/);
+        // The server's doing (socket.io's reason), not a network drop the client would retry.
+        expect(await first.locator('#status').textContent()).toBe('Disconnected: io server disconnect (the session ended)');
+        expect(await first.getByRole('button', { name: 'Send whoami' }).isDisabled()).toBe(true);
+        expect(await first.locator('#login-hint').isVisible()).toBe(true);
+        // Gone for HTTP too; the revoking browser keeps its own session, now the only one.
+        expect(await first.evaluate(async () => (await fetch('/me')).status)).toBe(401);
+        await second.locator('#status', { hasText: 'Session revoked.' }).waitFor();
+        await other.waitFor({ state: 'detached' }); // the list is reloaded after the revoke
+        expect(await second.locator('#sessions li').count()).toBe(1);
+        expect(await second.locator('#sessions li').first().textContent()).toMatch(/^This browser/);
 
-      expect(seen.csp).toEqual([]);
-      expect(seen.violations).toEqual([]);
-      expect(seen.pageErrors).toEqual([]);
-      expect(seen.consoleErrors.filter((text) => !/status of 401 \(Unauthorized\)/.test(text))).toEqual([]);
-    } finally {
-      await firstContext.close();
-      await secondContext.close();
-    }
-  }, TEST_MS);
-
-  it('would notice a CSP violation (the listeners above are not blind)', async () => {
-    const seen = emptyProblems();
-    const { context: other, page: probe } = await openPage(browser!, seen);
-    try {
-      await probe.goto(`${base}/`);
-      await probe.locator('#login-view').waitFor({ state: 'visible' });
-      expect(seen.csp).toEqual([]);
-      // An inline style the policy does not list by hash: the browser must refuse it and say so.
-      // (Not eval: code run through DevTools, as page.evaluate is, may eval despite the CSP.)
-      await probe.evaluate(
-        `document.head.append(Object.assign(document.createElement('style'), { textContent: 'body { color: red }' }))`,
-      );
-      const deadline = Date.now() + STEP_MS;
-      while ((seen.csp.length === 0 || seen.violations.length === 0) && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        expect(seen.csp).toEqual([]);
+        expect(seen.violations).toEqual([]);
+        expect(seen.pageErrors).toEqual([]);
+        expect(seen.consoleErrors.filter((text) => !/status of 401 \(Unauthorized\)/.test(text))).toEqual([]);
+      } finally {
+        await firstContext.close();
+        await secondContext.close();
       }
-      expect(seen.csp.join('\n')).toMatch(/style/i);
-      expect(seen.violations.join('\n')).toMatch(/^style-src(-elem)? blocked inline/);
-      // And the style was not applied.
-      expect(await probe.evaluate<string>('getComputedStyle(document.body).color')).not.toBe('rgb(255, 0, 0)');
-    } finally {
-      await other.close();
-    }
-  }, TEST_MS);
+    },
+    TEST_MS,
+  );
+
+  it(
+    'would notice a CSP violation (the listeners above are not blind)',
+    async () => {
+      const seen = emptyProblems();
+      const { context: other, page: probe } = await openPage(browser!, seen);
+      try {
+        await probe.goto(`${base}/`);
+        await probe.locator('#login-view').waitFor({ state: 'visible' });
+        expect(seen.csp).toEqual([]);
+        // An inline style the policy does not list by hash: the browser must refuse it and say so.
+        // (Not eval: code run through DevTools, as page.evaluate is, may eval despite the CSP.)
+        await probe.evaluate(
+          `document.head.append(Object.assign(document.createElement('style'), { textContent: 'body { color: red }' }))`,
+        );
+        const deadline = Date.now() + STEP_MS;
+        while ((seen.csp.length === 0 || seen.violations.length === 0) && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        expect(seen.csp.join('\n')).toMatch(/style/i);
+        expect(seen.violations.join('\n')).toMatch(/^style-src(-elem)? blocked inline/);
+        // And the style was not applied.
+        expect(await probe.evaluate<string>('getComputedStyle(document.body).color')).not.toBe('rgb(255, 0, 0)');
+      } finally {
+        await other.close();
+      }
+    },
+    TEST_MS,
+  );
 });
