@@ -8,12 +8,13 @@ import { socketRequestOf } from './socket-request.js';
  * A WebSocket gateway message (`@nestjs/platform-socket.io` or `@nestjs/platform-ws`). The
  * request is the socket's handshake (socket.io's own, or the upgrade request a `ws` socket kept
  * through `SessionSockets.authenticate`), read anew at each message; the session is kept on the
- * socket, which each message's guard replaces.
+ * socket, which each message's guard replaces. The socket is the handler's argument 0, read by
+ * index: `switchToWs()` assigns three new closures onto the context at every call.
  */
 export const gatewayContext: ContextAdapter = {
   type: 'ws',
   cacheKind: 'sockets',
-  request: (context: ExecutionContext) => socketRequestOf(context.switchToWs().getClient()),
+  request: (context: ExecutionContext) => socketRequestOf(socketOf(context)),
   // Each message is an operation of its own, authenticated anew from the handshake.
   operation: () => undefined,
   holder: clientOf,
@@ -30,8 +31,13 @@ export const gatewayContext: ContextAdapter = {
     'SessionSockets.authenticate(client, request) in handleConnection (request is its second argument).',
 };
 
+/** A hand-written test double with only `switchToWs()` still works. */
+function socketOf(context: ExecutionContext): unknown {
+  return typeof context.getArgByIndex === 'function' ? context.getArgByIndex(0) : context.switchToWs().getClient();
+}
+
 function clientOf(context: ExecutionContext): object | undefined {
-  const client: unknown = context.switchToWs().getClient();
+  const client: unknown = socketOf(context);
   return typeof client === 'object' && client !== null ? client : undefined;
 }
 
