@@ -27,10 +27,10 @@ export type {
  * - `{ cluster: { nodes, options } }`: a Redis Cluster the module connects to;
  * - any other object: ioredis `RedisOptions` (standalone, or Sentinel with `sentinels` + `name`).
  *
- * For connections it creates, the module defaults to `commandTimeout: 500` ms,
- * `maxRetriesPerRequest: 1`, `enableAutoPipelining: true`, `connectTimeout: 2000` ms
- * and a reconnect every 50–500 ms, so an unreachable or stalled Redis gives a 503
- * within about a second; your options override these.
+ * For connections it creates, the module defaults to `maxRetriesPerRequest: 1`,
+ * `enableAutoPipelining: true`, `connectTimeout: 2000` ms and a reconnect every 50–500 ms,
+ * and every call it makes ends by `redisTimeoutMs`, so an unreachable or stalled Redis gives a
+ * 503 within about a second; your options override these.
  */
 export type SessionRedisOptions =
   | { url: string; options?: RedisOptions }
@@ -132,8 +132,9 @@ export interface SessionModuleFactoryOptions {
   /**
    * The longest a request waits for Redis, in ms, whoever owns the client and whatever its
    * `commandTimeout`: past it the request gets a 503 (never a hang). One shared timer checks
-   * every call in flight 10 times a second, so a 503 comes within `redisTimeoutMs` + 100 ms.
-   * Writes that wait for replicas (`durability: 'replicated'`) get the replication timeout on
+   * every call in flight 10 times a second, so a 503 comes within `redisTimeoutMs` + 100 ms;
+   * time the process's own event loop was blocked (a long GC pause) is not counted, and a
+   * reply already received is never turned into a 503. Writes that wait for replicas (`durability: 'replicated'`) get the replication timeout on
    * top. From 100 to 60000; default `1000`.
    */
   redisTimeoutMs?: number;

@@ -27,14 +27,14 @@ async function close(client: Redis | Cluster): Promise<void> {
 
 /**
  * Defaults for connections the module creates: fail fast (503) instead of queueing.
- * Auto-pipelining keeps one batch in flight per node and sends the next when it
- * settles, so a stalled Redis answers a request after up to two command timeouts:
- * 500 ms each keeps the 503 within about a second.
+ * No ioredis `commandTimeout`: every call already has the module's deadline
+ * (`redisTimeoutMs`, ./deadline.ts), which lets a reply that arrived in time win over a
+ * late timer after the event loop was blocked; ioredis's own per-command timer does not,
+ * and on a busy host it turned answers that were on time into 503s.
  */
 const CLIENT_DEFAULTS: RedisOptions = {
   lazyConnect: true,
   enableAutoPipelining: true,
-  commandTimeout: 500,
   connectTimeout: 2000,
   maxRetriesPerRequest: 1,
   retryStrategy: (attempt: number) => Math.min(attempt * 50, 500),

@@ -7,6 +7,7 @@ export class RedisDeadlineError extends Error {
 }
 
 interface Pending {
+  /** Monotonic ms (`performance.now()`). */
   until: number;
   ms: number;
   reject(err: Error): void;
@@ -26,14 +27,20 @@ const SWEEP_MS = 100;
 export class RedisDeadline {
   private readonly pending = new Set<Pending>();
   private timer: NodeJS.Timeout | undefined;
+  /** When the last sweep ran (monotonic ms), to tell a blocked event loop from a slow Redis. */
+  private sweptAt = 0;
 
   constructor(private readonly ms: number) {}
 
   /** `promise`, or a RedisDeadlineError once `ms` (default: the module's `redisTimeoutMs`) has passed. */
   within<T>(promise: Promise<T>, ms = this.ms): Promise<T> {
-    this.timer ??= setInterval(() => this.sweep(), SWEEP_MS).unref();
+    if (this.timer === undefined) {
+      this.sweptAt = performance.now();
+      this.timer = setInterval(() => this.sweep(), SWEEP_MS).unref();
+    }
     return new Promise<T>((resolve, reject) => {
-      const entry: Pending = { until: Date.now() + ms, ms, reject };
+      // Monotonic: a wall clock set forward must not time calls out, nor one set back stretch them.
+      const entry: Pending = { until: performance.now() + ms, ms, reject };
       this.pending.add(entry);
       promise.then(
         (value) => {
@@ -56,17 +63,22 @@ export class RedisDeadline {
   }
 
   /**
-   * Overdue calls are rejected one event-loop turn later (setImmediate), not in the timer
-   * callback: after a blocked loop (a GC pause, a busy CPU) Node runs due timers before it
-   * reads the sockets, so a reply that arrived in time would otherwise lose to its own
-   * deadline and turn into a 503. The poll phase in between settles every call whose reply
-   * is already in the socket; only calls still pending after it are past their deadline.
+   * Time the event loop was blocked (a long GC pause, a CPU-bound request, a busy host) is
+   * not counted against Redis: the process could not have read a reply meanwhile, and a call
+   * may not even have been written yet (auto-pipelining writes on a later tick). A sweep that
+   * ran more than one period late moves every deadline on by its lateness. And overdue calls
+   * are rejected one loop turn later (setImmediate), not in the timer callback: Node runs due
+   * timers before it reads the sockets, so the poll phase in between settles every call whose
+   * reply is already there; only calls still pending after it have missed their deadline.
    */
   private sweep(): void {
+    const now = performance.now();
+    const late = now - this.sweptAt - SWEEP_MS;
+    this.sweptAt = now;
     if (this.pending.size === 0) return;
-    const now = Date.now();
     let overdue: Pending[] | undefined;
     for (const entry of this.pending) {
+      if (late > SWEEP_MS) entry.until += late;
       if (entry.until <= now) (overdue ??= []).push(entry);
     }
     if (overdue) setImmediate(() => this.expire(overdue));
