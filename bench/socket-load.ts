@@ -38,7 +38,8 @@ const sockets: Socket[] = await Promise.all(
           transports: ['websocket'],
           forceNew: true,
           reconnection: false,
-          extraHeaders: { cookie: cookies[i % cookies.length], 'user-agent': USER_AGENT },
+          // As a browser's socket: its page's Origin (the guard checks it on a cookie-carried socket).
+          extraHeaders: { cookie: cookies[i % cookies.length], 'user-agent': USER_AGENT, origin: spec.url },
         });
         socket.once('connect', () => resolve(socket));
         socket.once('connect_error', reject);

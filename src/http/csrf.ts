@@ -3,6 +3,7 @@ import { SessionRefusalCode } from '../core/refusal-codes.js';
 import { hash, timingSafeEqual } from 'node:crypto';
 import { SESSION_DEFAULTS } from '../options/defaults.js';
 import { RESOLVED_SESSION_OPTIONS, type ResolvedSessionOptions } from '../options/resolve.js';
+import { HANDSHAKE_MEMO, type SocketRequest } from './contexts/socket-request.js';
 import { clearingValue, cookieAttributeSuffix } from './cookies.js';
 import { refusal, type Refusal } from './refusals.js';
 import { appendSetCookie, type HttpRequestLike } from './request.js';
@@ -64,7 +65,17 @@ export class SessionCsrf {
    * method: what a WebSocket handshake is checked with (cross-site WebSocket hijacking).
    */
   allowsOrigin(request: HttpRequestLike): boolean {
-    return !this.enabled || this.sameOriginOrTrusted(request);
+    if (!this.enabled) return true;
+    const memo = (request as SocketRequest)[HANDSHAKE_MEMO];
+    if (memo === undefined) return this.sameOriginOrTrusted(request);
+    // A socket's handshake never changes, so neither does its verdict: a browser's socket sends
+    // an Origin, which each message would otherwise parse as a URL again. Kept per module: two
+    // may trust different origins.
+    if (memo.originBy !== this) {
+      memo.originAllowed = this.sameOriginOrTrusted(request);
+      memo.originBy = this;
+    }
+    return memo.originAllowed!;
   }
 
   /** Only the origin part of the check (what logout uses: it needs no double-submit token). */

@@ -17,8 +17,9 @@ export const HANDSHAKE_MEMO = Symbol('nestjs-redis-session:handshake-memo');
 /**
  * What is worked out from a socket's handshake once, for all of its messages (a handshake
  * never changes): the token the transport found, the token's id and deadline (`TokenMemo`),
- * and the client address under the app's `trust proxy`. Each message of a busy socket would
- * otherwise parse the cookie, hash the token and walk `X-Forwarded-For` again.
+ * the client address under the app's `trust proxy`, and the verdict on its Origin. Each message
+ * of a busy socket would otherwise parse the cookie, hash the token, walk `X-Forwarded-For` and
+ * parse the Origin again.
  */
 export interface HandshakeMemo extends TokenMemo {
   lookup?: TokenLookup;
@@ -26,6 +27,10 @@ export interface HandshakeMemo extends TokenMemo {
   lookupBy?: object;
   /** `SessionClientAddress.of`'s answer; null: none. */
   ip?: string | null;
+  /** `SessionCsrf.allowsOrigin`'s answer for the handshake, */
+  originAllowed?: boolean;
+  /** given by this `SessionCsrf` (one per module). */
+  originBy?: object;
 }
 
 /** A socket's request: a handshake's, with its memo. */
