@@ -17,6 +17,7 @@ import { report } from './report.js';
 import { measureRevocationWindow } from './revocation-window.js';
 import { LOGIN_PASSWORD } from './seed.js';
 import { measureRoutes, summarise } from './routes.js';
+import { measureSocketPairs, SLICE_MS } from './socket-pairs.js';
 import { measureTwins, type TwinKey, type Twins } from './twins.js';
 
 const quick = process.argv.includes('--quick');
@@ -34,6 +35,7 @@ const settings = quick
       listSessions: 200,
       steadySeconds: 0,
       revocationRounds: 100,
+      socketPairs: 4,
     }
   : {
       sessions: 10_000,
@@ -48,6 +50,7 @@ const settings = quick
       listSessions: 1000,
       steadySeconds: 20,
       revocationRounds: 1000,
+      socketPairs: 40,
     };
 
 async function main(): Promise<void> {
@@ -79,6 +82,7 @@ async function main(): Promise<void> {
     const twinRedis = { off: { url: redis.url, admin }, on: { url: cachedRedis.url, admin: cachedAdmin } };
     const twinSettings = { ...settings, quick };
     const twins = await measureTwins(twinRedis, work, twinSettings);
+    const socketPairs = await measureSocketPairs(twinRedis, work, twinSettings, settings.socketPairs, SLICE_MS);
     // A figure, not a check: the full run only.
     const cacheSteady = quick ? null : await measureCacheSteady(twinRedis, work, twinSettings, settings.steadySeconds);
     if (cacheSteady)
@@ -147,6 +151,7 @@ async function main(): Promise<void> {
       durationSeconds: Math.round((performance.now() - started) / 1000),
       throughput,
       twins,
+      socketPairs,
       cacheSteady,
       revocationWindow,
       login: { connections: 4, rps: login.rps, p50: login.p50, p99: login.p99, note: 'bound by argon2id (19 MiB, t=2)' },

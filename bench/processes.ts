@@ -1,12 +1,13 @@
 /**
  * The bench's side of its child processes (the other side is child-process.ts): an app server
- * started and waited for, autocannon and the socket.io load generator run to their one JSON
+ * started and waited for, autocannon and the socket.io load generators run to their one JSON
  * line, the server's handled-requests counter read.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { LoadResult, LoadSpec } from './load.js';
 import type { SocketLoadResult, SocketLoadSpec } from './socket-load.js';
+import type { SocketSlice, SocketSlicesSpec } from './socket-slices.js';
 
 export const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 export const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -87,6 +88,21 @@ export function runSocketLoad(spec: SocketLoadSpec, beforeGo: () => Promise<void
     child.once('exit', (code) => {
       if (code !== 0) return reject(new Error(`socket load generator exited with code ${code}`));
       resolve(JSON.parse(out.trim().split('\n').pop()!) as SocketLoadResult);
+    });
+  });
+}
+
+/** Runs bench/socket-slices.js: alternating slices of two socket events over one set of sockets. */
+export function runSocketSlices(spec: SocketSlicesSpec): Promise<SocketSlice[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [here('./socket-slices.js'), JSON.stringify(spec)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`socket slices generator exited with code ${code}`));
+      resolve(JSON.parse(out.trim().split('\n').pop()!) as SocketSlice[]);
     });
   });
 }

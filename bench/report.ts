@@ -2,6 +2,8 @@
 import type { CacheSteady } from './cache-steady.js';
 import type { measureBulk, measureCreate, measureMemory, measureUpdate } from './measure.js';
 import type { RevocationWindow } from './revocation-window.js';
+import type { CacheMode } from './twins-summary.js';
+import type { SocketPairs } from './socket-pairs.js';
 import { twinLines } from './twins-summary.js';
 import type { Twins } from './twins.js';
 
@@ -21,6 +23,7 @@ export interface Results {
   machine: { cpus: number; node: string; redis: string; loadAverage: { before: number[]; after: number[] } };
   throughput: Record<'A' | 'B' | 'C', RouteFigures> & { ratios: Record<'BoverA' | 'BoverC' | 'AoverC' | 'p99BoverA', number> };
   twins: Twins;
+  socketPairs: Record<CacheMode, SocketPairs>;
   cacheSteady: CacheSteady | null;
   revocationWindow: RevocationWindow;
   login: { rps: number; p50: number; p99: number };
@@ -53,6 +56,8 @@ export function report(r: Results): string {
     `Twins (app processes of their own, Express, binding: { ip: 'enforce', userAgent: 'enforce' } with matching requests; Apollo and a socket.io gateway; cache: false and cache: true, each on a redis-server of its own; ${r.twins.sessions} sessions, rotated per request over HTTP, one per socket; ${r.twins.durationSeconds} s per run; fresh apps every round, the cache-on one's cache filled with one request per session, ${r.twins.warmupSeconds > 0 ? `then ${r.twins.warmupSeconds} s of each twin` : 'no other warm-up'}; medians over ${r.twins.rounds} rounds, every other one in reverse order, each ratio paired within a round; ${r.twins.connections} connections, one operation outstanding on each):`,
     '',
     ...twinLines(r.twins),
+    '',
+    `socket.io message, guarded / unguarded in paired slices (${r.socketPairs.on.pairs} pairs of ${r.socketPairs.on.sliceMs} ms, 'open' and 'me' alternating over the same sockets, a fresh app per mode): ${(['off', 'on'] as const).map((m) => `cache ${m} ${f2(r.socketPairs[m].rate.median)} (quartiles ${f2(r.socketPairs[m].rate.q1)}–${f2(r.socketPairs[m].rate.q3)}; CPU ${f2(r.socketPairs[m].cpu.median)})`).join(', ')}`,
     '',
     s
       ? `cache on, guarded REST without a break for ${s.seconds} s, sessions last active over one slide interval (${s.slideEveryMs / 1000} s): ${f0(s.rps)} req/s, p99 ${s.p99} ms, ${s.cmdsPerOp.toFixed(4)} Redis cmds/req (${s.slidesPerOp.toFixed(4)} GETEX slides/req; the slides alone should cost ${s.modelCmdsPerOp.toFixed(4)})`
