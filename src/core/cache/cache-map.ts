@@ -20,6 +20,11 @@ export interface CachedSession {
   readonly idleUntil: number;
   /** From this on, a sliding call slides it in Redis (at most one slide per interval). */
   readonly slideAt: number;
+  /**
+   * `stored.data` as JSON, taken when the entry was kept: each hit hands out a copy parsed from
+   * it, never `stored.data` itself. Undefined for a session without data.
+   */
+  readonly dataJson?: string;
 }
 
 /** A read in flight: where it started, to tell whether what it brings back may be kept. */

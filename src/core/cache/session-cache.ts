@@ -88,7 +88,7 @@ export class SessionCache implements OnApplicationShutdown {
     if (entry !== undefined && entry.stored.absoluteExpiresAt === deadline && mono < entry.idleUntil) {
       if (!slide || mono < entry.slideAt) {
         this.counters.cacheLookup('hit');
-        return toSession(id, entry.stored, now, now + (entry.idleUntil - mono));
+        return hitSession(id, entry, now, now + (entry.idleUntil - mono));
       }
       // One slide per interval, whatever the concurrency: the others keep hitting meanwhile.
       (entry as { slideAt: number }).slideAt = Infinity;
@@ -126,7 +126,8 @@ export class SessionCache implements OnApplicationShutdown {
       const capped = now + entry.pttlMs >= deadline - CAP_TOLERANCE_MS;
       const slideAt = capped ? Infinity : idleUntil - ttlMs + this.interval(ttlMs);
       if (slide && performance.now() >= slideAt) return await this.slide(id, token, deadline);
-      kept = { stored, idleUntil, slideAt };
+      // The data's JSON is taken before this call's handler is handed `stored.data` (it may change it).
+      kept = { stored, idleUntil, slideAt, dataJson: stored.data === undefined ? undefined : JSON.stringify(stored.data) };
       return toSession(id, stored, now, now + entry.pttlMs);
     } finally {
       this.map.settle(ticket, kept);
@@ -185,6 +186,17 @@ export class SessionCache implements OnApplicationShutdown {
     }
     if (count > 0) this.counters.cacheInvalidated('key', count);
   }
+}
+
+/**
+ * A hit's session. Its `data` is a copy of its own, as a read from Redis gives every call: a
+ * handler that changes the object it was handed (rather than calling update) changes nothing a
+ * later call is given, and the entry keeps what Redis holds.
+ */
+function hitSession(id: string, entry: CachedSession, now: number, expiresAt: number): Session {
+  const session = toSession(id, entry.stored, now, expiresAt);
+  if (entry.dataJson !== undefined) session.data = JSON.parse(entry.dataJson) as Session['data'];
+  return session;
 }
 
 /** The prefix Redis sees: the client's own ioredis `keyPrefix`, if any, then the module's. */
