@@ -17,7 +17,7 @@ import {
   sessionsOf,
   untilHit,
 } from './support/cache.js';
-import { authenticated, ioConnect, until } from './support/live-clients.js';
+import { authenticated, ioConnect, say, until } from './support/live-clients.js';
 import { sleep, uniquePrefix, usePrivateRedis } from './support/redis.js';
 
 /*
@@ -58,28 +58,6 @@ const userOf = (): SessionUser => {
   const id = `u-${randomBytes(5).toString('hex')}`;
   return { id, username: id, role: 'user' };
 };
-
-/**
- * One guarded `whoami` message as a status: 200 when answered, the refusal's code when the
- * gateway said why (an `exception` event), 499 when the socket was closed, 0 when nothing came.
- */
-function say(socket: ClientSocket): Promise<number> {
-  return new Promise((resolve) => {
-    if (!socket.connected) return resolve(499);
-    const finish = (status: number) => {
-      clearTimeout(timer);
-      socket.off('exception', onException);
-      socket.off('disconnect', onDisconnect);
-      resolve(status);
-    };
-    const onException = (said: { code?: number }) => finish(said.code ?? 500);
-    const onDisconnect = () => finish(499);
-    const timer = setTimeout(() => finish(0), 2000);
-    socket.once('exception', onException);
-    socket.once('disconnect', onDisconnect);
-    socket.emit('whoami', () => finish(200));
-  });
-}
 
 describe.each(ADAPTERS)('session cache left at its default: sockets cached, HTTP not (%s)', (adapter) => {
   const own = usePrivateRedis();

@@ -6,7 +6,7 @@ import type { Session } from '../core/types.js';
 import { SessionBinding } from './binding.js';
 import { SessionCsrf } from './csrf.js';
 import { refusal, type Refusal } from './refusals.js';
-import { HANDSHAKE_MEMO, type SocketRequest } from './contexts/socket-request.js';
+import { HANDSHAKE_MEMO, type AcceptedHandshake, type SocketRequest } from './contexts/socket-request.js';
 import type { HttpRequestLike } from './request.js';
 import type { TokenLookup } from './transport.js';
 
@@ -18,6 +18,23 @@ export interface AuthenticateMode {
   slide: boolean;
   /** Which switch of the session cache covers the call (`ContextAdapter.cacheKind`). */
   cacheKind: 'http' | 'sockets';
+}
+
+/** The mode of a call of that kind: one of eight built once, so a call allocates none. */
+export function authenticateMode(
+  cacheKind: AuthenticateMode['cacheKind'],
+  alwaysChecksOrigin: boolean,
+  slide: boolean,
+): AuthenticateMode {
+  return MODES[cacheKind][alwaysChecksOrigin ? 1 : 0][slide ? 1 : 0];
+}
+
+const MODES = { http: modesOf('http'), sockets: modesOf('sockets') };
+
+function modesOf(cacheKind: AuthenticateMode['cacheKind']): AuthenticateMode[][] {
+  return [false, true].map((alwaysChecksOrigin) =>
+    [false, true].map((slide) => Object.freeze({ alwaysChecksOrigin, slide, cacheKind })),
+  );
 }
 
 /** What `authenticate` answers: a session or a refusal, at once on a cache hit, else once Redis answered. */
@@ -51,6 +68,13 @@ export class SessionAuthenticator {
    * `SessionStoreUnavailableException` (503) when Redis cannot answer.
    */
   authenticate(request: HttpRequestLike, lookup: TokenLookup, mode: AuthenticateMode): Authentication {
+    const memo = (request as SocketRequest)[HANDSHAKE_MEMO];
+    const accepted = memo?.accepted;
+    // A socket's next message, as its last one: nothing to check but that the cached session still holds.
+    if (accepted !== undefined && this.coveredBy(accepted, lookup, mode)) {
+      const again = this.cache.again(accepted.slot, mode.slide);
+      if (again !== undefined) return again;
+    }
     if (lookup.token === null) return refusal(lookup.ambiguous ? Code.Ambiguous : Code.Missing);
     const token = lookup.token;
     if (lookup.fromCookie) {
@@ -58,16 +82,29 @@ export class SessionAuthenticator {
       if (csrf) return csrf;
       if (mode.alwaysChecksOrigin && !this.csrf.allowsOrigin(request)) return refusal(Code.CrossSite);
     }
-    const cached = this.cache[mode.cacheKind]
-      ? this.cache.lookup(token, mode.slide, (request as SocketRequest)[HANDSHAKE_MEMO])
-      : undefined;
+    const cached = this.cache[mode.cacheKind] ? this.cache.lookup(token, mode.slide, memo) : undefined;
     // A cache hit answers synchronously, and so does everything after it on the common path:
     // Nest's guard runner then takes the boolean without a promise or a microtask of its own.
     if (cached === undefined || cached instanceof Promise) {
       const read = cached ?? (mode.slide ? this.sessions.touch(token) : this.sessions.get(token));
       return read.then((session) => this.bound(session, request, token));
     }
+    if (memo !== undefined && cached !== null && (!this.binding.enabled || this.binding.matches(cached, request))) {
+      // The hit left its slot in the memo; nothing was found against the handshake.
+      memo.accepted = { by: this, lookup, cacheKind: mode.cacheKind, checkedOrigin: mode.alwaysChecksOrigin, slot: memo.slot! };
+      return cached;
+    }
     return this.bound(cached, request, token);
+  }
+
+  /** Whether an earlier acceptance of this handshake ran every check this call asks for. */
+  private coveredBy(accepted: AcceptedHandshake, lookup: TokenLookup, mode: AuthenticateMode): boolean {
+    return (
+      accepted.by === this &&
+      accepted.lookup === lookup &&
+      accepted.cacheKind === mode.cacheKind &&
+      (accepted.checkedOrigin || !mode.alwaysChecksOrigin)
+    );
   }
 
   /** Binding compares what was read; the common case, both fields as at login, answers at once with no allocation. */

@@ -52,24 +52,42 @@ export class SessionBinding {
    */
   allows(session: Session, request: HttpRequestLike, token: string): true | Promise<boolean> {
     let enforced = false;
-    if (this.ip !== 'off' && session.ip !== null) {
-      const ip = this.clientAddress.of(request);
-      if (ip !== undefined && ip !== session.ip && network(ip) !== network(session.ip)) {
-        this.report(session, 'ip', this.ip, session.ip, ip);
-        enforced = this.ip === 'enforce';
-      }
+    const ip = this.ipDiffers(session, request);
+    if (ip !== undefined) {
+      this.report(session, 'ip', this.ip as 'report' | 'enforce', session.ip!, ip);
+      enforced = this.ip === 'enforce';
     }
-    if (this.userAgent !== 'off' && session.userAgent !== null) {
-      const header = request.headers['user-agent'];
-      // No header (null) differs from any user agent the login recorded.
-      const userAgent = typeof header === 'string' ? header.slice(0, MAX_USER_AGENT_LENGTH) : null;
-      if (userAgent !== session.userAgent) {
-        this.report(session, 'userAgent', this.userAgent, session.userAgent, userAgent);
-        enforced ||= this.userAgent === 'enforce';
-      }
+    const userAgent = this.userAgentDiffers(session, request);
+    if (userAgent !== undefined) {
+      this.report(session, 'userAgent', this.userAgent as 'report' | 'enforce', session.userAgent!, userAgent);
+      enforced ||= this.userAgent === 'enforce';
     }
     if (!enforced) return true;
     return this.sessions.revokeToken(token, 'binding').then(() => false);
+  }
+
+  /**
+   * Whether every compared field is as at login: nothing to report or enforce. What lets a
+   * socket's later messages skip the check (their handshake, so the request's side, never changes).
+   */
+  matches(session: Session, request: HttpRequestLike): boolean {
+    return this.ipDiffers(session, request) === undefined && this.userAgentDiffers(session, request) === undefined;
+  }
+
+  /** The request's IP when it is compared and in another network than the login's; undefined otherwise. */
+  private ipDiffers(session: Session, request: HttpRequestLike): string | undefined {
+    if (this.ip === 'off' || session.ip === null) return undefined;
+    const ip = this.clientAddress.of(request);
+    return ip !== undefined && ip !== session.ip && network(ip) !== network(session.ip) ? ip : undefined;
+  }
+
+  /** The request's user agent (null: none) when it is compared and differs from the login's; undefined otherwise. */
+  private userAgentDiffers(session: Session, request: HttpRequestLike): string | null | undefined {
+    if (this.userAgent === 'off' || session.userAgent === null) return undefined;
+    const header = request.headers['user-agent'];
+    // No header (null) differs from any user agent the login recorded.
+    const userAgent = typeof header === 'string' ? header.slice(0, MAX_USER_AGENT_LENGTH) : null;
+    return userAgent !== session.userAgent ? userAgent : undefined;
   }
 
   private report(

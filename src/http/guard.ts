@@ -15,7 +15,7 @@ import { SessionLive } from '../core/live.js';
 import { SessionRefusalCode as Code } from '../core/refusal-codes.js';
 import { SessionService } from '../core/service.js';
 import type { Session } from '../core/types.js';
-import { isRefusal, SessionAuthenticator, type Authentication } from './authenticate.js';
+import { authenticateMode, isRefusal, SessionAuthenticator, type Authentication } from './authenticate.js';
 import { contextAdapterOf, type ContextAdapter } from './contexts/index.js';
 import { SessionCsrf } from './csrf.js';
 import { SESSION_REQUEST_KEY } from './metadata.js';
@@ -141,7 +141,7 @@ export class SessionGuard implements CanActivate {
     const operation = adapter.operation(context) as { [IN_FLIGHT]?: Authentication } | undefined;
     const inFlight = operation?.[IN_FLIGHT];
     if (inFlight) return inFlight;
-    const mode = { alwaysChecksOrigin: adapter.alwaysChecksOrigin(context), slide, cacheKind: adapter.cacheKind };
+    const mode = authenticateMode(adapter.cacheKind, adapter.alwaysChecksOrigin(context), slide);
     const started = this.authenticator.authenticate(request, this.extractToken(request, context), mode);
     if (operation) operation[IN_FLIGHT] = started;
     return started;

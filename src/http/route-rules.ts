@@ -1,4 +1,4 @@
-import type { ExecutionContext } from '@nestjs/common';
+import type { ExecutionContext, Type } from '@nestjs/common';
 import type { Reflector } from '@nestjs/core';
 import { FRESH_SESSION_KEY, IS_PUBLIC_KEY, NO_SLIDE_KEY, ROLES_KEY } from './metadata.js';
 
@@ -16,16 +16,30 @@ export interface RouteRules {
 
 /**
  * The rules of each handler, read from its metadata (handler first, then its class) the first
- * time it runs: metadata does not change after boot, so later calls cost two WeakMap lookups.
+ * time it runs: metadata does not change after boot, so later calls cost two WeakMap lookups,
+ * or none for the handler of the call before (a busy socket's messages, a hot route).
  */
 export class RouteRulesCache {
   private readonly byClass = new WeakMap<object, WeakMap<object, RouteRules>>();
+  // The call before's handler and rules: three fields, so a miss allocates nothing.
+  private lastController: unknown;
+  private lastHandler: unknown;
+  private lastRules: RouteRules | undefined;
 
   constructor(private readonly reflector: Reflector) {}
 
   of(context: ExecutionContext): RouteRules {
     const controller = context.getClass();
     const handler = context.getHandler();
+    if (handler === this.lastHandler && controller === this.lastController) return this.lastRules!;
+    const rules = this.read(controller, handler);
+    this.lastController = controller;
+    this.lastHandler = handler;
+    this.lastRules = rules;
+    return rules;
+  }
+
+  private read(controller: Type, handler: ReturnType<ExecutionContext['getHandler']>): RouteRules {
     let byHandler = this.byClass.get(controller);
     if (!byHandler) this.byClass.set(controller, (byHandler = new WeakMap()));
     let rules = byHandler.get(handler);

@@ -38,6 +38,29 @@ export async function authenticated(socket: ClientSocket): Promise<string> {
   return (await socket.timeout(3000).emitWithAck('whoami')) as string;
 }
 
+/**
+ * One guarded message (the ChatGateway's `whoami` unless told) as a status: 200 when answered,
+ * the refusal's code when the gateway said why (an `exception` event), 499 when the socket was
+ * closed, 0 when nothing came within 2 s.
+ */
+export function say(socket: ClientSocket, event = 'whoami'): Promise<number> {
+  return new Promise((resolve) => {
+    if (!socket.connected) return resolve(499);
+    const finish = (status: number) => {
+      clearTimeout(timer);
+      socket.off('exception', onException);
+      socket.off('disconnect', onDisconnect);
+      resolve(status);
+    };
+    const onException = (said: { code?: number }) => finish(said.code ?? 500);
+    const onDisconnect = () => finish(499);
+    const timer = setTimeout(() => finish(0), 2000);
+    socket.once('exception', onException);
+    socket.once('disconnect', onDisconnect);
+    socket.emit(event, () => finish(200));
+  });
+}
+
 /** Resolves with `performance.now()` when the server disconnects the socket (Infinity after `withinMs`). */
 export function disconnectedAt(socket: ClientSocket, withinMs = 10_000): Promise<number> {
   return new Promise((resolve) => {

@@ -108,3 +108,62 @@ describe('CacheMap: what a read brings back is kept only if nothing was heard me
     expect(map.forget('a')).toBe(false);
   });
 });
+
+describe('CacheMap: a kept slot answers only while the map still holds its entry', () => {
+  /** A map of `max` holding `id`, and the slot a caller (a socket's memo) kept of it. */
+  function kept(max = 10, id = 'a') {
+    const map = new CacheMap(max);
+    map.settle(map.begin(id, 0), entry());
+    const slot = map.find(id)!;
+    expect(slot.live).toBe(true);
+    return { map, slot };
+  }
+
+  it('dies when its session is forgotten (an invalidation, or a change made here)', () => {
+    const { map, slot } = kept();
+    map.forget('a');
+    expect(slot.live).toBe(false);
+  });
+
+  it('dies with a flush', () => {
+    const { map, slot } = kept();
+    map.clear();
+    expect(slot.live).toBe(false);
+  });
+
+  it('dies when the least recently used entry is dropped for room', () => {
+    const { map, slot } = kept(2);
+    map.settle(map.begin('b', 0), entry());
+    map.settle(map.begin('c', 0), entry());
+    expect(map.get('a')).toBeUndefined();
+    expect(slot.live).toBe(false);
+  });
+
+  it('dies when a later read of its id replaces the entry; the new entry has a slot of its own', () => {
+    const { map, slot } = kept();
+    map.settle(map.begin('a', 1), entry(2000));
+    expect(slot.live).toBe(false);
+    const fresh = map.find('a')!;
+    expect(fresh.live).toBe(true);
+    expect(fresh.entry.idleUntil).toBe(2000);
+  });
+
+  it('lives on while the entry is only moved to the back, and answering from it counts as a use', () => {
+    const { map, slot } = kept(4);
+    for (const id of ['b', 'c', 'd']) map.settle(map.begin(id, 0), entry());
+    map.used(slot); // a is now the most recent: b goes first
+    map.settle(map.begin('e', 0), entry());
+    expect(slot.live).toBe(true);
+    expect(map.find('a')).toBe(slot);
+    expect(map.get('b')).toBeUndefined();
+  });
+
+  it('a dead slot used again never puts its entry back', () => {
+    const { map, slot } = kept(1);
+    map.forget('a');
+    map.settle(map.begin('b', 0), entry()); // moves the clock on, so a live slot would be moved
+    map.used(slot);
+    expect(map.get('a')).toBeUndefined();
+    expect(map.size).toBe(1);
+  });
+});

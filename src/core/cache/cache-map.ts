@@ -42,9 +42,21 @@ interface InFlight {
   invalidated: boolean;
 }
 
-/** An entry and when it was last put at the back (`CacheMap#clock`). */
-interface Slot {
+/**
+ * An entry where the map holds it. A caller may keep the slot (a socket's handshake memo) and
+ * answer from it again without a lookup, for as long as `live` says the map still holds it:
+ * every way an entry leaves the map (forget, clear, LRU eviction, a newer read of its id)
+ * sets it false, and it never turns true again.
+ */
+export interface CacheSlot {
+  readonly id: string;
   readonly entry: CachedSession;
+  readonly live: boolean;
+}
+
+/** A slot and when it was last put at the back (`CacheMap#clock`). */
+interface Slot extends CacheSlot {
+  live: boolean;
   at: number;
 }
 
@@ -68,14 +80,25 @@ export class CacheMap {
 
   /** The entry, marked as just used; undefined when none. */
   get(id: string): CachedSession | undefined {
+    return this.find(id)?.entry;
+  }
+
+  /** The slot of `id`, marked as just used; undefined when none. */
+  find(id: string): CacheSlot | undefined {
     const slot = this.entries.get(id);
-    if (slot === undefined) return undefined;
-    if (this.clock - slot.at > this.max >> 2) {
-      this.entries.delete(id);
+    if (slot !== undefined) this.used(slot);
+    return slot;
+  }
+
+  /** A live slot kept by a caller was answered from: it counts as used, as a lookup would. */
+  used(kept: CacheSlot): void {
+    const slot = kept as Slot;
+    // A dead slot must never be put back: the map no longer holds (or holds a newer) entry for it.
+    if (slot.live && this.clock - slot.at > this.max >> 2) {
+      this.entries.delete(slot.id);
       slot.at = ++this.clock;
-      this.entries.set(id, slot);
+      this.entries.set(slot.id, slot);
     }
-    return slot.entry;
   }
 
   /** A read of `id` is about to be sent: call `settle` with its ticket once it answered (or failed). */
@@ -95,9 +118,9 @@ export class CacheMap {
     const invalidated = flight === undefined || flight.invalidated || ticket.epoch !== this.epoch;
     if (flight && --flight.count === 0) this.inFlight.delete(ticket.id);
     if (entry === undefined || invalidated) return false;
-    this.entries.delete(ticket.id);
-    this.entries.set(ticket.id, { entry, at: ++this.clock });
-    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value as string);
+    this.remove(ticket.id);
+    this.entries.set(ticket.id, { id: ticket.id, entry, live: true, at: ++this.clock });
+    if (this.entries.size > this.max) this.remove(this.entries.keys().next().value as string);
     return true;
   }
 
@@ -105,16 +128,25 @@ export class CacheMap {
   forget(id: string): boolean {
     const flight = this.inFlight.get(id);
     if (flight) flight.invalidated = true;
-    return this.entries.delete(id);
+    return this.remove(id);
   }
 
   /** Anything may have changed: every entry goes, and every read in flight keeps nothing. Returns how many went. */
   clear(): number {
     const count = this.entries.size;
     this.epoch++;
+    for (const slot of this.entries.values()) slot.live = false;
     this.entries.clear();
     // Their tickets carry the old epoch; the records only count them down.
     for (const flight of this.inFlight.values()) flight.invalidated = true;
     return count;
+  }
+
+  /** The one way a single entry leaves the map: its slot dies with it. */
+  private remove(id: string): boolean {
+    const slot = this.entries.get(id);
+    if (slot === undefined) return false;
+    slot.live = false;
+    return this.entries.delete(id);
   }
 }

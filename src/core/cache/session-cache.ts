@@ -19,6 +19,7 @@
  * Redis commands sent from this file: none of its own; a miss goes through the store
  * (`SessionStore#read`: nrsPeek; `#touch`: GETEX), the tracking through invalidations.ts.
  */
+import { performance } from 'node:perf_hooks';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Cluster, type RedisOptions } from 'ioredis';
 import { RESOLVED_SESSION_OPTIONS, type ResolvedSessionOptions } from '../../options/resolve.js';
@@ -29,13 +30,18 @@ import { toSession } from '../session-view.js';
 import { SessionStore } from '../store.js';
 import { isSessionId, rememberToken, sessionIdOf, tokenDeadline, tokenIdleTtlMs, type TokenMemo } from '../token.js';
 import type { Session } from '../types.js';
-import { CacheMap, type CachedSession } from './cache-map.js';
+import { CacheMap, type CachedSession, type CacheSlot } from './cache-map.js';
 import { SessionInvalidations } from './invalidations.js';
 
 /** How often each tracking connection proves it is alive (a silent one is noticed within this plus `redisTimeoutMs`). */
 const HEARTBEAT_MS = 1000;
 /** A TTL within this of the absolute deadline already reaches it: sliding cannot make it longer. */
 const CAP_TOLERANCE_MS = 100;
+
+/** What a caller keeps between calls with one token (a socket's handshake): the token's memo, and the slot of its last hit. */
+export interface CacheMemo extends TokenMemo {
+  slot?: CacheSlot;
+}
 
 /** What a lookup answers: the session or null, at once on a hit; `undefined` when the cache is bypassed (ask Redis as usual). */
 export type CacheLookup = Session | null | Promise<Session | null> | undefined;
@@ -70,9 +76,10 @@ export class SessionCache implements OnApplicationShutdown {
    * The session `token` names, as `SessionService.touch` (`slide`) or `get` would answer, from
    * memory on a hit; `undefined` when the cache cannot be trusted now (the caller asks Redis).
    * `memo`: where the token's id and deadline are kept for the next call with the same token
-   * (a socket's messages), so they are worked out once, not per call.
+   * (a socket's messages), so they are worked out once, not per call; a hit leaves its slot there
+   * too, for `again`.
    */
-  lookup(token: string, slide: boolean, memo?: TokenMemo): CacheLookup {
+  lookup(token: string, slide: boolean, memo?: CacheMemo): CacheLookup {
     if (memo !== undefined) rememberToken(memo, token);
     const deadline = memo !== undefined ? memo.deadline! : tokenDeadline(token);
     const now = Date.now();
@@ -84,9 +91,11 @@ export class SessionCache implements OnApplicationShutdown {
     }
     const id = memo?.id ?? sessionIdOf(token);
     const mono = performance.now();
-    const entry = this.map.get(id);
+    const slot = this.map.find(id);
+    const entry = slot?.entry;
     if (entry !== undefined && entry.stored.absoluteExpiresAt === deadline && mono < entry.idleUntil) {
       if (!slide || mono < entry.slideAt) {
+        if (memo !== undefined) memo.slot = slot;
         this.counters.cacheLookup('hit');
         return hitSession(id, entry, now, now + (entry.idleUntil - mono));
       }
@@ -97,6 +106,24 @@ export class SessionCache implements OnApplicationShutdown {
     }
     this.counters.cacheLookup('miss');
     return this.read(id, token, deadline, slide);
+  }
+
+  /**
+   * A hit on a slot an earlier hit of the same token left in its memo (a socket's next message),
+   * with no Map lookup and no token work: answered only while the map still holds that very entry
+   * (any invalidation, flush or eviction kills the slot) and the same checks as `lookup`'s pass.
+   * Undefined when they do not: the caller asks `lookup`, which knows what to do instead.
+   */
+  again(slot: CacheSlot, slide: boolean): Session | undefined {
+    if (!slot.live || this.invalidations?.ready !== true) return undefined;
+    const entry = slot.entry;
+    const now = Date.now();
+    if (now >= entry.stored.absoluteExpiresAt) return undefined;
+    const mono = performance.now();
+    if (mono >= entry.idleUntil || (slide && mono >= entry.slideAt)) return undefined;
+    this.map.used(slot);
+    this.counters.cacheLookup('hit');
+    return hitSession(slot.id, entry, now, now + (entry.idleUntil - mono));
   }
 
   /** This instance changed or ended these sessions: their entries go now, not when Redis's report arrives. */

@@ -1,4 +1,5 @@
-import type { TokenMemo } from '../../core/token.js';
+import type { CacheMemo } from '../../core/cache/session-cache.js';
+import type { CacheSlot } from '../../core/cache/cache-map.js';
 import type { HttpRequestLike } from '../request.js';
 import type { TokenLookup } from '../transport.js';
 
@@ -17,11 +18,12 @@ export const HANDSHAKE_MEMO = Symbol('nestjs-redis-session:handshake-memo');
 /**
  * What is worked out from a socket's handshake once, for all of its messages (a handshake
  * never changes): the token the transport found, the token's id and deadline (`TokenMemo`),
- * the client address under the app's `trust proxy`, and the verdict on its Origin. Each message
- * of a busy socket would otherwise parse the cookie, hash the token, walk `X-Forwarded-For` and
- * parse the Origin again.
+ * the client address under the app's `trust proxy`, the verdict on its Origin, and the session
+ * cache's slot it was last accepted from. Each message of a busy socket would otherwise parse the
+ * cookie, hash the token, walk `X-Forwarded-For`, parse the Origin, look the session up and
+ * compare its binding again.
  */
-export interface HandshakeMemo extends TokenMemo {
+export interface HandshakeMemo extends CacheMemo {
   lookup?: TokenLookup;
   /** The transport `lookup` is from. */
   lookupBy?: object;
@@ -31,6 +33,26 @@ export interface HandshakeMemo extends TokenMemo {
   originAllowed?: boolean;
   /** given by this `SessionCsrf` (one per module). */
   originBy?: object;
+  /** The handshake's last acceptance from the session cache that found nothing (`SessionAuthenticator`). */
+  accepted?: AcceptedHandshake;
+}
+
+/**
+ * A socket message accepted from the session cache with no CSRF, origin or binding finding: a
+ * later message with the same lookup, under a mode that asks no more, is accepted from the same
+ * slot for as long as it lives (`SessionCache.again`), with none of those checks run again. They
+ * compare the handshake (which never changes) with the cached session (which the slot pins:
+ * any change to it in Redis kills the slot).
+ */
+export interface AcceptedHandshake {
+  /** The `SessionAuthenticator` (one per module) that accepted it. */
+  readonly by: object;
+  /** The transport's lookup (kept in this memo): the same token, found the same way. */
+  readonly lookup: TokenLookup;
+  readonly cacheKind: 'http' | 'sockets';
+  /** Whether the origin was checked whatever the method (`AuthenticateMode.alwaysChecksOrigin`). */
+  readonly checkedOrigin: boolean;
+  readonly slot: CacheSlot;
 }
 
 /** A socket's request: a handshake's, with its memo. */
