@@ -5,9 +5,7 @@
  * `event` with one message outstanding for `durationSeconds`. Prints one JSON line: acks,
  * msgs/s, p50/p99 ms, errors.
  */
-import { readFileSync } from 'node:fs';
-import { io, type Socket } from 'socket.io-client';
-import { USER_AGENT } from './seed.js';
+import { openSockets } from './socket-clients.js';
 
 export interface SocketLoadSpec {
   url: string;
@@ -27,25 +25,7 @@ export interface SocketLoadResult {
 }
 
 const spec = JSON.parse(process.argv[2]) as SocketLoadSpec;
-const cookies = (JSON.parse(readFileSync(spec.cookieFile, 'utf8')) as { b: string[] }).b;
-
-const sockets: Socket[] = await Promise.all(
-  Array.from(
-    { length: spec.connections },
-    (_, i) =>
-      new Promise<Socket>((resolve, reject) => {
-        const socket = io(spec.url, {
-          transports: ['websocket'],
-          forceNew: true,
-          reconnection: false,
-          // As a browser's socket: its page's Origin (the guard checks it on a cookie-carried socket).
-          extraHeaders: { cookie: cookies[i % cookies.length], 'user-agent': USER_AGENT, origin: spec.url },
-        });
-        socket.once('connect', () => resolve(socket));
-        socket.once('connect_error', reject);
-      }),
-  ),
-);
+const sockets = await openSockets(spec.url, spec.cookieFile, spec.connections);
 process.stdout.write('ready\n');
 await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
 

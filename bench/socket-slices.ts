@@ -7,9 +7,7 @@
  * one's did within one run) moves both alike: their ratio is what is left of the noise. Prints
  * one JSON line: every slice's event, acks, ms and the app's CPU µs.
  */
-import { readFileSync } from 'node:fs';
-import { io, type Socket } from 'socket.io-client';
-import { USER_AGENT } from './seed.js';
+import { openSockets } from './socket-clients.js';
 
 export interface SocketSlicesSpec {
   url: string;
@@ -31,24 +29,7 @@ export interface SocketSlice {
 }
 
 const spec = JSON.parse(process.argv[2]) as SocketSlicesSpec;
-const cookies = (JSON.parse(readFileSync(spec.cookieFile, 'utf8')) as { b: string[] }).b;
-
-const sockets: Socket[] = await Promise.all(
-  Array.from(
-    { length: spec.connections },
-    (_, i) =>
-      new Promise<Socket>((resolve, reject) => {
-        const socket = io(spec.url, {
-          transports: ['websocket'],
-          forceNew: true,
-          reconnection: false,
-          extraHeaders: { cookie: cookies[i % cookies.length], 'user-agent': USER_AGENT, origin: spec.url },
-        });
-        socket.once('connect', () => resolve(socket));
-        socket.once('connect_error', reject);
-      }),
-  ),
-);
+const sockets = await openSockets(spec.url, spec.cookieFile, spec.connections);
 
 const cpuSince = async (): Promise<number> => ((await (await fetch(`${spec.url}/__handled`)).json()) as { cpuUs: number }).cpuUs;
 

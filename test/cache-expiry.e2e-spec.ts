@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import type { SessionModuleOptions, SessionUser } from '../src/index.js';
+import type { SessionModuleOptions } from '../src/index.js';
 import { ADAPTERS, createTestApp, type TestApp } from './support/app.js';
 import {
   bearerGet,
@@ -13,6 +12,7 @@ import {
   sessionsOf,
   untilHit,
   type Answer,
+  userOf,
 } from './support/cache.js';
 import { keysWithPrefix, sleep, uniquePrefix, usePrivateRedis } from './support/redis.js';
 
@@ -24,10 +24,6 @@ import { keysWithPrefix, sleep, uniquePrefix, usePrivateRedis } from './support/
  */
 
 const report = (line: string) => process.stdout.write(`${line}\n`);
-const userOf = (): SessionUser => {
-  const id = `u-${randomBytes(5).toString('hex')}`;
-  return { id, username: id, role: 'user' };
-};
 
 /** Polls `send` in a tight loop for `ms`, every answer kept. */
 async function pollFor(send: () => Promise<number>, duration: number): Promise<Answer[]> {

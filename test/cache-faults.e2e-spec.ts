@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { SessionService, type SessionUser } from '../src/index.js';
+import { SessionService } from '../src/index.js';
 import { ADAPTERS, createTestApp, type TestApp } from './support/app.js';
 import {
   bearerGet,
@@ -18,6 +17,7 @@ import {
   startTrackingHop,
   untilHit,
   type TrackingHop,
+  userOf,
 } from './support/cache.js';
 import { sleep, uniquePrefix, usePrivateRedis } from './support/redis.js';
 
@@ -41,10 +41,6 @@ const LATE_MS = 100;
 const POLLERS = 4;
 
 const report = (line: string) => process.stdout.write(`${line}\n`);
-const userOf = (): SessionUser => {
-  const id = `u-${randomBytes(5).toString('hex')}`;
-  return { id, username: id, role: 'user' };
-};
 const randomInt = (max: number) => Math.floor(Math.random() * (max + 1));
 
 describe.each(ADAPTERS)('session cache when invalidations may be missed, and races (%s)', (adapter) => {

@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Module, UseGuards } from '@nestjs/common';
 import { SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import { Registry } from 'prom-client';
 import { io, type Socket as ClientSocket } from 'socket.io-client';
-import { CurrentSession, Roles, SessionGuard, SessionService, type SessionUser } from '../src/index.js';
+import { CurrentSession, Roles, SessionGuard, SessionService } from '../src/index.js';
 import { ADAPTERS, createTestApp, type AdapterName, type TestApp } from './support/app.js';
 import {
   bearerGet,
@@ -17,6 +16,7 @@ import {
   refusalWindows,
   sessionsOf,
   untilHit,
+  userOf,
 } from './support/cache.js';
 import { listeningPort } from './support/http.js';
 import { ioConnect, say } from './support/live-clients.js';
@@ -54,10 +54,6 @@ class SlotsGateway {
 class GatewayModule {}
 
 const report = (line: string) => process.stdout.write(`${line}\n`);
-const userOf = (role = 'user'): SessionUser => {
-  const id = `u-${randomBytes(5).toString('hex')}`;
-  return { id, username: id, role };
-};
 const refusedOrClosed = { refused: (status: number) => status !== 200 && status !== 0, tail: 1 };
 
 /** A and B on `url`, sharing the options; A has the gateway. */

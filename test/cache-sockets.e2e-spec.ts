@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Injectable, Module, UseGuards, type ExecutionContext } from '@nestjs/common';
 import { SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import type { Socket as ClientSocket } from 'socket.io-client';
-import { CurrentSession, SessionGuard, type SessionUser, type TokenLookup } from '../src/index.js';
+import { CurrentSession, SessionGuard, type TokenLookup } from '../src/index.js';
 import { ChatGateway } from './readme-examples/chat.gateway.js';
 import { ADAPTERS, createTestApp, type TestApp } from './support/app.js';
 import {
@@ -16,6 +15,7 @@ import {
   refusalWindows,
   sessionsOf,
   untilHit,
+  userOf,
 } from './support/cache.js';
 import { authenticated, ioConnect, say, until } from './support/live-clients.js';
 import { sleep, uniquePrefix, usePrivateRedis } from './support/redis.js';
@@ -54,10 +54,6 @@ const SOCKETS = 10;
 const MESSAGES_EACH = 50;
 
 const report = (line: string) => process.stdout.write(`${line}\n`);
-const userOf = (): SessionUser => {
-  const id = `u-${randomBytes(5).toString('hex')}`;
-  return { id, username: id, role: 'user' };
-};
 
 describe.each(ADAPTERS)('session cache left at its default: sockets cached, HTTP not (%s)', (adapter) => {
   const own = usePrivateRedis();

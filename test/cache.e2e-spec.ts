@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { SessionService, type SessionModuleOptions, type SessionUser } from '../src/index.js';
+import { SessionService, type SessionModuleOptions } from '../src/index.js';
 import { ADAPTERS, createTestApp, type TestApp } from './support/app.js';
 import {
   bearerGet,
@@ -14,6 +13,7 @@ import {
   spread,
   untilHit,
   type Window,
+  userOf,
 } from './support/cache.js';
 import { uniquePrefix, usePrivateRedis } from './support/redis.js';
 
@@ -73,10 +73,6 @@ describe.each(ADAPTERS)('session cache between two instances (%s)', (adapter) =>
   }
 
   /** A user no other test has. */
-  const userOf = (role = 'user'): SessionUser => {
-    const id = `u-${randomBytes(5).toString('hex')}`;
-    return { id, username: id, role };
-  };
 
   /** The window passed and nothing was accepted after A first refused; prints it. */
   function seen(what: string, windows: Window[]): void {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { connect as tcpConnect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { INestApplication } from '@nestjs/common';
@@ -140,6 +141,12 @@ export async function bearerPost(app: INestApplication, path: string, token: str
   const res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
   await res.arrayBuffer();
   return res.status;
+}
+
+/** A user of its own (a random id, which is also its username), with `role`: each test's sessions apart from the others'. */
+export function userOf(role = 'user'): SessionUser {
+  const id = `u-${randomBytes(5).toString('hex')}`;
+  return { id, username: id, role };
 }
 
 /** New sessions of one user (through the app's SessionService), their tokens and ids. */

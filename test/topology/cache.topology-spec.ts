@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import type { SessionModuleOptions, SessionUser } from '../../src/index.js';
+import type { SessionModuleOptions } from '../../src/index.js';
 import { createTestApp, type AdapterName, type TestApp } from '../support/app.js';
 import {
   addCalls,
@@ -17,6 +16,7 @@ import {
   refusalWindows,
   sessionsOf,
   untilHit,
+  userOf,
 } from '../support/cache.js';
 import { sleep, uniquePrefix } from '../support/redis.js';
 import { tryAdminCommand, waitFor } from '../support/servers/redis-admin.js';
@@ -32,10 +32,6 @@ import { describeOutage, outage, steadyTraffic, waitForReplication, waitForStead
  */
 
 const report = (line: string) => process.stdout.write(`${line}\n`);
-const userOf = (): SessionUser => {
-  const id = `u-${randomBytes(5).toString('hex')}`;
-  return { id, username: id, role: 'user' };
-};
 
 /** Calls per command summed over the servers on these ports that answer. */
 function countersOn(ports: number[]): () => Promise<Map<string, number>> {

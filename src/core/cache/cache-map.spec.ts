@@ -19,7 +19,7 @@ describe('CacheMap: what a read brings back is kept only if nothing was heard me
     const map = new CacheMap(10);
     const ticket = map.begin('a', 0);
     expect(map.settle(ticket, entry())).toBe(true);
-    expect(map.get('a')?.idleUntil).toBe(1000);
+    expect(map.find('a')?.entry.idleUntil).toBe(1000);
   });
 
   it('drops a read overtaken by an invalidation of its id (the logout raced the read)', () => {
@@ -27,7 +27,7 @@ describe('CacheMap: what a read brings back is kept only if nothing was heard me
     const ticket = map.begin('a', 0);
     map.forget('a');
     expect(map.settle(ticket, entry())).toBe(false);
-    expect(map.get('a')).toBeUndefined();
+    expect(map.find('a')?.entry).toBeUndefined();
   });
 
   it('keeps a read when another id was invalidated meanwhile', () => {
@@ -43,7 +43,7 @@ describe('CacheMap: what a read brings back is kept only if nothing was heard me
     const a = map.begin('a', 0);
     const b = map.begin('b', 0);
     expect(map.clear()).toBe(1);
-    expect(map.get('held')).toBeUndefined();
+    expect(map.find('held')?.entry).toBeUndefined();
     expect(map.settle(a, entry())).toBe(false);
     expect(map.settle(b, entry())).toBe(false);
     // A read sent after the flush is kept again.
@@ -71,12 +71,12 @@ describe('CacheMap: what a read brings back is kept only if nothing was heard me
     const map = new CacheMap(2);
     map.settle(map.begin('a', 0), entry());
     map.settle(map.begin('b', 0), entry());
-    map.get('a'); // a is now more recent than b
+    map.find('a'); // a is now more recent than b
     map.settle(map.begin('c', 0), entry());
     expect(map.size).toBe(2);
-    expect(map.get('b')).toBeUndefined();
-    expect(map.get('a')).toBeDefined();
-    expect(map.get('c')).toBeDefined();
+    expect(map.find('b')?.entry).toBeUndefined();
+    expect(map.find('a')?.entry).toBeDefined();
+    expect(map.find('c')?.entry).toBeDefined();
   });
 
   it('keeps an entry used once per 3/4 `max` insertions through any number of them, and drops the unused first', () => {
@@ -85,20 +85,20 @@ describe('CacheMap: what a read brings back is kept only if nothing was heard me
     map.settle(map.begin('hot', 0), entry());
     for (let i = 0; i < 20 * max; i++) {
       map.settle(map.begin(`cold-${i}`, 0), entry());
-      if (i % ((3 * max) / 4 - 1) === 0) expect(map.get('hot')).toBeDefined();
+      if (i % ((3 * max) / 4 - 1) === 0) expect(map.find('hot')?.entry).toBeDefined();
       expect(map.size).toBeLessThanOrEqual(max);
     }
-    expect(map.get('hot')).toBeDefined();
-    expect(map.get('cold-0')).toBeUndefined();
-    expect(map.get(`cold-${20 * max - 1}`)).toBeDefined();
+    expect(map.find('hot')?.entry).toBeDefined();
+    expect(map.find('cold-0')?.entry).toBeUndefined();
+    expect(map.find(`cold-${20 * max - 1}`)?.entry).toBeDefined();
   });
 
   it('an entry never used again is dropped after `max` insertions', () => {
     const map = new CacheMap(100);
     map.settle(map.begin('once', 0), entry());
-    map.get('once');
+    map.find('once');
     for (let i = 0; i < 100; i++) map.settle(map.begin(`other-${i}`, 0), entry());
-    expect(map.get('once')).toBeUndefined();
+    expect(map.find('once')?.entry).toBeUndefined();
   });
 
   it('forget says whether an entry went', () => {
@@ -135,7 +135,7 @@ describe('CacheMap: a kept slot answers only while the map still holds its entry
     const { map, slot } = kept(2);
     map.settle(map.begin('b', 0), entry());
     map.settle(map.begin('c', 0), entry());
-    expect(map.get('a')).toBeUndefined();
+    expect(map.find('a')?.entry).toBeUndefined();
     expect(slot.live).toBe(false);
   });
 
@@ -155,7 +155,7 @@ describe('CacheMap: a kept slot answers only while the map still holds its entry
     map.settle(map.begin('e', 0), entry());
     expect(slot.live).toBe(true);
     expect(map.find('a')).toBe(slot);
-    expect(map.get('b')).toBeUndefined();
+    expect(map.find('b')?.entry).toBeUndefined();
   });
 
   it('a dead slot used again never puts its entry back', () => {
@@ -163,7 +163,7 @@ describe('CacheMap: a kept slot answers only while the map still holds its entry
     map.forget('a');
     map.settle(map.begin('b', 0), entry()); // moves the clock on, so a live slot would be moved
     map.used(slot);
-    expect(map.get('a')).toBeUndefined();
+    expect(map.find('a')?.entry).toBeUndefined();
     expect(map.size).toBe(1);
   });
 });

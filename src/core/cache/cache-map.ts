@@ -78,11 +78,6 @@ export class CacheMap {
     return this.entries.size;
   }
 
-  /** The entry, marked as just used; undefined when none. */
-  get(id: string): CachedSession | undefined {
-    return this.find(id)?.entry;
-  }
-
   /** The slot of `id`, marked as just used; undefined when none. */
   find(id: string): CacheSlot | undefined {
     const slot = this.entries.get(id);
